@@ -1,0 +1,6 @@
+"""``python -m prodguard`` runs the CLI."""
+
+from prodguard.cli import main
+
+if __name__ == "__main__":
+    main()

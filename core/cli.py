@@ -1,0 +1,173 @@
+"""The command line. This is the only module that imports click; each command calls a typed function
+that returns an exit code, and errors map to exit codes in one place (``main``).
+
+Exit codes: 0 clean, 1 findings at or above the threshold, 2 usage or configuration error,
+3 unexpected internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+import click
+from prodguard import __version__
+from prodguard.errors import ProdguardError
+
+EXIT_USAGE = 2
+EXIT_CRASH = 3
+EXIT_INTERRUPTED = 130
+
+FORMATS = ("text", "json", "sarif", "junit")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def _parse_size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    from prodguard.scanner.settings import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="prodguard")
+def cli() -> None:
+    """prodguard: find leaked LLM credentials and unsafe OpenAI usage; guard OpenAI calls at run time.
+
+    \b
+    Exit codes: 0 clean, 1 findings at or above --min-severity, 2 usage or
+    configuration error, 3 internal error, 130 interrupted.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format."
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout."
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="prodguard.toml or pyproject.toml to use (default: nearest one).",
+)
+@click.option(
+    "--min-severity",
+    type=click.Choice(SEVERITIES),
+    help="Report findings at or above this severity [config or: low].",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    help="Worker processes; 0 = one per core for large trees [default: 0].",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="Gitignore-style pattern to skip (repeatable), added to the config's excludes.",
+)
+@click.option(
+    "--max-file-size",
+    callback=_parse_size,
+    help="Skip files larger than this, with a notice (e.g. 20MiB) [default: 20MiB].",
+)
+@click.option("--no-gitignore", "no_gitignore", is_flag=True, help="Scan files that .gitignore excludes too.")
+def scan(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    config: str | None,
+    min_severity: str | None,
+    jobs: int | None,
+    exclude: tuple[str, ...],
+    max_file_size: int | None,
+    no_gitignore: bool,
+) -> None:
+    """Scan files and directories for leaked credentials.
+
+    PATHS are files or directories (default: the current directory). Directories are walked honouring
+    .gitignore and the configured excludes; files given by name are always scanned (this is what the
+    pre-commit hook passes). Findings show secrets redacted, never in full.
+
+    \b
+    Exit codes: 0 no findings, 1 findings at or above --min-severity,
+    2 usage or configuration error, 3 internal error.
+    """
+    from prodguard.scanner.commands import ScanOptions
+    from prodguard.scanner.commands import scan as run_scan
+
+    options = ScanOptions(
+        paths=paths,
+        format=fmt,
+        output=output,
+        config=config,
+        min_severity=min_severity,
+        jobs=jobs,
+        exclude=exclude,
+        max_file_size=max_file_size,
+        gitignore=False if no_gitignore else None,
+    )
+    _exit(lambda: run_scan(options))
+
+
+@cli.group()
+def rules() -> None:
+    """List and explain the rules."""
+
+
+@rules.command("list")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--config", type=click.Path(dir_okay=False), help="Include the user packs this config names.")
+def rules_list(fmt: str, config: str | None) -> None:
+    """List every rule: id, severity, kind, title."""
+    from prodguard.scanner.commands import rules_list as run
+
+    _exit(lambda: run(fmt, config))
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--config", type=click.Path(dir_okay=False), help="Include the user packs this config names.")
+def rules_show(rule_id: str, config: str | None) -> None:
+    """Explain one rule: what it finds, why it matters, an example and the fix."""
+    from prodguard.scanner.commands import rules_show as run
+
+    _exit(lambda: run(rule_id, config))
+
+
+def _exit(command: Callable[[], int]) -> None:
+    """Run a command and turn its outcome into an exit code; the one error handler of the CLI."""
+    try:
+        code = command()
+    except ProdguardError as exc:
+        click.echo(f"prodguard: error: {exc}", err=True)
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo("prodguard: interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``prodguard scan | head``); nothing left to tell.
+        sys.stderr.close()
+        code = 0
+    except Exception as exc:  # the crash handler: a short report instead of a traceback
+        if os.environ.get("PRODGUARD_DEBUG"):
+            raise
+        click.echo(
+            f"prodguard: internal error ({type(exc).__name__}): {exc}\n"
+            "This is a bug in prodguard. Re-run with PRODGUARD_DEBUG=1 for a traceback and report it.",
+            err=True,
+        )
+        code = EXIT_CRASH
+    sys.exit(code)
+
+
+def main() -> None:
+    cli(prog_name="prodguard")

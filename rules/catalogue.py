@@ -1,0 +1,251 @@
+"""Loading rule packs: built-in packs shipped as package data, and user packs named in the config.
+
+A pack is a TOML file with a ``[pack]`` table and a ``[[rules]]`` array. Every field is checked here,
+once, so that the engine can trust what it receives; errors name the pack file and the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prodguard.errors import ConfigError
+from prodguard.rules.model import Context, Examples, Kind, Rule, Scope, Severity, Validation
+from prodguard.rules.tomlsource import TomlSource
+from prodguard.rules.validators import CHECKS
+
+PACKS_DIR = Path(__file__).parent / "packs"
+RULE_ID = re.compile(r"^[A-Z]{2,4}\d{3,4}$")
+
+_RULE_KEYS = {
+    "id",
+    "name",
+    "title",
+    "kind",
+    "severity",
+    "description",
+    "why",
+    "remediation",
+    "provider",
+    "keywords",
+    "pattern",
+    "secret_group",
+    "scope",
+    "redact_prefix",
+    "validate",
+    "context",
+    "examples",
+    "references",
+}
+_REQUIRED = ("id", "name", "title", "kind", "severity", "description", "why", "remediation")
+_VALIDATE_KEYS = {"min_entropy", "min_length", "markers", "placeholder", "checks"}
+_CONTEXT_KEYS = {"words", "lines"}
+_EXAMPLE_KEYS = {"match", "ignore"}
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """An ordered, validated set of rules with unique ids."""
+
+    rules: tuple[Rule, ...]
+
+    def get(self, rule_id: str) -> Rule | None:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        return None
+
+    def ids(self) -> frozenset[str]:
+        return frozenset(rule.id for rule in self.rules)
+
+    def select(self, enable: Iterable[str] = (), disable: Iterable[str] = ()) -> Catalogue:
+        """Only ``enable`` (when given), minus ``disable``. Ids may be prefixes such as ``PG1``."""
+        enable = tuple(enable)
+        disable = tuple(disable)
+
+        def chosen(rule: Rule) -> bool:
+            if enable and not any(rule.id.startswith(e) for e in enable):
+                return False
+            return not any(rule.id.startswith(d) for d in disable)
+
+        return Catalogue(tuple(r for r in self.rules if chosen(r)))
+
+    @property
+    def pattern_rules(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.pattern)
+
+
+def builtin_pack_paths() -> list[Path]:
+    return sorted(PACKS_DIR.glob("*.toml"))
+
+
+def load_catalogue(extra_packs: Sequence[str | Path] = (), *, compile_builtin: bool = False) -> Catalogue:
+    """The built-in packs plus ``extra_packs``. User packs are always compiled to surface pattern errors
+    at load time; built-in patterns are compiled lazily unless ``compile_builtin`` (their own tests
+    compile every one)."""
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for path in builtin_pack_paths():
+        rules.extend(_checked_unique(load_pack(path, compile_patterns=compile_builtin), seen, path))
+    for extra in extra_packs:
+        rules.extend(_checked_unique(load_pack(extra, compile_patterns=True), seen, Path(extra)))
+    return Catalogue(tuple(rules))
+
+
+def _checked_unique(pack: tuple[Rule, ...], seen: dict[str, str], path: Path) -> tuple[Rule, ...]:
+    for rule in pack:
+        if rule.id in seen:
+            raise ConfigError(f"rule id {rule.id} is already defined in {seen[rule.id]}", path=str(path))
+        seen[rule.id] = str(path)
+    return pack
+
+
+def load_pack(path: str | Path, *, compile_patterns: bool = True) -> tuple[Rule, ...]:
+    """Parse and validate one pack file."""
+    source = TomlSource.load(path)
+    data = source.data
+    unknown = set(data) - {"pack", "rules"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise source.error(f"unknown top-level key {key!r} (expected 'pack' and 'rules')", (key,))
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise source.error("'rules' must be an array of tables ([[rules]])", ("rules",))
+    return tuple(_rule(source, i, raw, compile_patterns) for i, raw in enumerate(raw_rules))
+
+
+def _rule(source: TomlSource, index: int, raw: Any, compile_patterns: bool) -> Rule:
+    at: tuple[str | int, ...] = ("rules", index)
+    if not isinstance(raw, dict):
+        raise source.error("each rule must be a table", at)
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise source.error(f"unknown rule key {key!r}", (*at, key))
+    for key in _REQUIRED:
+        if key not in raw:
+            raise source.error(f"rule is missing required key {key!r}", at)
+        _expect(source, raw[key], str, (*at, key))
+    rule_id = raw["id"]
+    if not RULE_ID.match(rule_id):
+        raise source.error(f"rule id {rule_id!r} must be a prefix and a number, like PG101", (*at, "id"))
+    try:
+        kind = Kind(raw["kind"])
+    except ValueError:
+        kinds = ", ".join(k.value for k in Kind)
+        raise source.error(
+            f"{rule_id}: unknown kind {raw['kind']!r} (expected {kinds})", (*at, "kind")
+        ) from None
+    try:
+        severity = Severity.parse(raw["severity"])
+    except ValueError as exc:
+        raise source.error(f"{rule_id}: {exc}", (*at, "severity")) from None
+    pattern = raw.get("pattern", "")
+    _expect(source, pattern, str, (*at, "pattern"))
+    keywords = tuple(k.lower() for k in _strings(source, raw.get("keywords", []), (*at, "keywords")))
+    if pattern and not keywords:
+        raise source.error(f"{rule_id}: a pattern rule needs keywords for the prefilter", (*at, "keywords"))
+    if kind in (Kind.SECRET, Kind.IDENTIFIER) and not pattern:
+        raise source.error(f"{rule_id}: a {kind.value} rule needs a pattern", at)
+    secret_group = raw.get("secret_group", "secret")
+    _expect(source, secret_group, str, (*at, "secret_group"))
+    if pattern:
+        try:
+            compiled = re.compile(pattern.encode("utf-8")) if compile_patterns else None
+        except re.error as exc:
+            raise source.error(f"{rule_id}: invalid pattern: {exc}", (*at, "pattern")) from None
+        if compiled is not None and secret_group not in compiled.groupindex:
+            raise source.error(
+                f"{rule_id}: pattern has no group named {secret_group!r} (use (?P<{secret_group}>...))",
+                (*at, "pattern"),
+            )
+    try:
+        scope = Scope(raw.get("scope", "line"))
+    except ValueError:
+        raise source.error(f"{rule_id}: scope must be 'line' or 'file'", (*at, "scope")) from None
+    redact_prefix = raw.get("redact_prefix", 0)
+    _expect(source, redact_prefix, int, (*at, "redact_prefix"))
+    return Rule(
+        id=rule_id,
+        name=raw["name"],
+        title=raw["title"],
+        kind=kind,
+        severity=severity,
+        description=raw["description"].strip(),
+        why=raw["why"].strip(),
+        remediation=raw["remediation"].strip(),
+        provider=_expect(source, raw.get("provider", ""), str, (*at, "provider")),
+        keywords=keywords,
+        pattern=pattern,
+        secret_group=secret_group,
+        scope=scope,
+        redact_prefix=redact_prefix,
+        validation=_validation(source, raw.get("validate", {}), (*at, "validate"), rule_id),
+        context=_context(source, raw.get("context"), (*at, "context")),
+        examples=_examples(source, raw.get("examples", {}), (*at, "examples")),
+        references=_strings(source, raw.get("references", []), (*at, "references")),
+        source=source.path,
+    )
+
+
+def _validation(source: TomlSource, raw: Any, at: tuple[str | int, ...], rule_id: str) -> Validation:
+    _expect(source, raw, dict, at)
+    unknown = set(raw) - _VALIDATE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise source.error(f"unknown validate key {key!r}", (*at, key))
+    checks = _strings(source, raw.get("checks", []), (*at, "checks"))
+    for name in checks:
+        if name not in CHECKS:
+            known = ", ".join(sorted(CHECKS))
+            raise source.error(f"{rule_id}: unknown check {name!r} (known: {known})", (*at, "checks"))
+    min_entropy = raw.get("min_entropy", 0.0)
+    _expect(source, min_entropy, (int, float), (*at, "min_entropy"))
+    return Validation(
+        min_entropy=float(min_entropy),
+        min_length=_expect(source, raw.get("min_length", 0), int, (*at, "min_length")),
+        markers=_strings(source, raw.get("markers", []), (*at, "markers")),
+        placeholder=_expect(source, raw.get("placeholder", True), bool, (*at, "placeholder")),
+        checks=checks,
+    )
+
+
+def _context(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Context | None:
+    if raw is None:
+        return None
+    _expect(source, raw, dict, at)
+    unknown = set(raw) - _CONTEXT_KEYS
+    if unknown:
+        raise source.error(f"unknown context key {sorted(unknown)[0]!r}", at)
+    words = tuple(w.lower() for w in _strings(source, raw.get("words", []), (*at, "words")))
+    if not words:
+        raise source.error("context needs at least one word", (*at, "words"))
+    return Context(words=words, lines=_expect(source, raw.get("lines", 3), int, (*at, "lines")))
+
+
+def _examples(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Examples:
+    _expect(source, raw, dict, at)
+    unknown = set(raw) - _EXAMPLE_KEYS
+    if unknown:
+        raise source.error(f"unknown examples key {sorted(unknown)[0]!r}", at)
+    return Examples(
+        match=_strings(source, raw.get("match", []), (*at, "match")),
+        ignore=_strings(source, raw.get("ignore", []), (*at, "ignore")),
+    )
+
+
+def _strings(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise source.error(f"{at[-1]} must be a list of strings", at)
+    return tuple(raw)
+
+
+def _expect(source: TomlSource, value: Any, kind: type | tuple[type, ...], at: tuple[str | int, ...]) -> Any:
+    # bool is an int in Python; a TOML boolean where a number is expected is still a mistake.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise source.error(f"{at[-1]} must be of type {names}", at)
+    return value

@@ -1,0 +1,226 @@
+"""The detection engine: bytes in, redacted findings out.
+
+One keyword pass (the prefilter) decides which rules run and where; a rule's pattern then runs only in a
+window around each keyword hit on its line (or over the whole blob for multi-line rules), and its
+validators decide. The engine holds no state between blobs and is safe to copy into worker processes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prodguard.rules.model import Rule, Scope
+from prodguard.rules.validators import passes
+from prodguard.scanner.blob import Blob
+from prodguard.scanner.filters import is_allowed_inline
+from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, hash_secret, redact
+from prodguard.scanner.prefilter import Prefilter, build_prefilter
+
+# A secret, with what introduces it (``api_key = "``), fits well inside this many bytes either side of
+# its keyword; bounding the window keeps minified one-line files linear.
+WINDOW = 1024
+GENERIC_PROVIDER = "generic"
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    rule: Rule
+    start: int
+    end: int
+    secret: bytes
+
+
+class Engine:
+    """Runs a fixed set of pattern rules over blobs."""
+
+    def __init__(self, rules: Sequence[Rule], *, prefer_hyperscan: bool = True) -> None:
+        self.rules = tuple(r for r in rules if r.pattern)
+        keywords: list[str] = []
+        index: dict[str, int] = {}
+        rules_of: list[list[int]] = []
+        for rule_number, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                if keyword not in index:
+                    index[keyword] = len(keywords)
+                    keywords.append(keyword)
+                    rules_of.append([])
+                rules_of[index[keyword]].append(rule_number)
+        self._keywords = tuple(keywords)
+        self._rules_of = tuple(tuple(r) for r in rules_of)
+        self._prefilter: Prefilter | None = (
+            build_prefilter(keywords, prefer_hyperscan=prefer_hyperscan) if keywords else None
+        )
+
+    def may_match(self, data: bytes) -> bool:
+        """Whether any keyword occurs in ``data`` (cheap; used before parsing notebooks)."""
+        return self._prefilter is not None and bool(self._prefilter.hits(data))
+
+    def scan(self, blob: Blob) -> list[Finding]:
+        """Findings in ``blob``, sorted by position, each with a redacted excerpt."""
+        data = blob.data
+        if self._prefilter is None or not data:
+            return []
+        hits = self._prefilter.hits(data)
+        if not hits:
+            return []
+        line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        file_rules: set[int] = set()
+        size = len(data)
+        for kid, end in hits:
+            start = end - len(self._keywords[kid])
+            for rule_number in self._rules_of[kid]:
+                if self.rules[rule_number].scope is Scope.FILE:
+                    file_rules.add(rule_number)
+                    continue
+                line_start = data.rfind(b"\n", 0, start) + 1
+                line_end = data.find(b"\n", end)
+                if line_end < 0:
+                    line_end = size
+                line_windows[rule_number].append(
+                    (max(line_start, start - WINDOW), min(line_end, end + WINDOW))
+                )
+        candidates: list[_Candidate] = []
+        for rule_number, windows in line_windows.items():
+            rule = self.rules[rule_number]
+            for lo, hi in _merge(windows):
+                candidates.extend(self._match(rule, data, lo, hi))
+        for rule_number in file_rules:
+            candidates.extend(self._match(self.rules[rule_number], data, 0, size))
+        return _to_findings(blob, _prefer_specific(_dedupe(candidates)))
+
+    def _match(self, rule: Rule, data: bytes, lo: int, hi: int) -> list[_Candidate]:
+        found = []
+        group = rule.secret_group
+        for match in rule.regex.finditer(data, lo, hi):
+            start, end = match.span(group)
+            if start < 0:
+                continue
+            secret = data[start:end]
+            if not passes(secret.decode("utf-8", "replace"), rule.validation):
+                continue
+            if rule.context is not None and not _context_near(
+                data, start, end, rule.context.words, rule.context.lines
+            ):
+                continue
+            found.append(_Candidate(rule, start, end, secret))
+        return found
+
+
+def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    windows.sort()
+    merged = [windows[0]]
+    for lo, hi in windows[1:]:
+        last_lo, last_hi = merged[-1]
+        if lo <= last_hi:
+            merged[-1] = (last_lo, max(last_hi, hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
+    seen: set[tuple[str, int, int]] = set()
+    unique = []
+    for c in candidates:
+        key = (c.rule.id, c.start, c.end)
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return unique
+
+
+def _prefer_specific(candidates: list[_Candidate]) -> list[_Candidate]:
+    """A provider rule and a generic assignment rule often match the same value; report the provider's."""
+    specific = [c for c in candidates if c.rule.provider != GENERIC_PROVIDER]
+    if len(specific) == len(candidates):
+        return candidates
+    kept = list(specific)
+    for c in candidates:
+        if c.rule.provider == GENERIC_PROVIDER and not any(
+            s.start < c.end and c.start < s.end for s in specific
+        ):
+            kept.append(c)
+    return kept
+
+
+def _context_near(data: bytes, start: int, end: int, words: tuple[str, ...], lines: int) -> bool:
+    lo = start
+    for _ in range(lines + 1):
+        lo = data.rfind(b"\n", 0, lo)
+        if lo < 0:
+            lo = 0
+            break
+    hi = end
+    for _ in range(lines + 1):
+        nxt = data.find(b"\n", hi + 1)
+        if nxt < 0:
+            hi = len(data)
+            break
+        hi = nxt
+    region = data[lo:hi].lower()
+    return any(word.encode("utf-8") in region for word in words)
+
+
+def _line_bounds(data: bytes, pos: int) -> tuple[int, int]:
+    start = data.rfind(b"\n", 0, pos) + 1
+    end = data.find(b"\n", pos)
+    return start, (len(data) if end < 0 else end)
+
+
+def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
+    if not candidates:
+        return []
+    data = blob.data
+    candidates.sort(key=lambda c: (c.start, c.rule.id))
+    # Every secret span on a line is redacted in that line's excerpts, whichever finding it belongs to.
+    spans_by_line: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    located = []
+    line_number = 1
+    cursor = 0
+    for c in candidates:
+        line_number += data.count(b"\n", cursor, c.start)
+        cursor = c.start
+        line_start, line_end = _line_bounds(data, c.start)
+        col = len(data[line_start : c.start].decode("utf-8", "replace"))
+        first_line_end = min(c.end, line_end)
+        end_col = col + len(data[c.start : first_line_end].decode("utf-8", "replace"))
+        secret_text = c.secret.decode("utf-8", "replace")
+        spans_by_line[line_start].append((col, end_col, redact(secret_text, c.rule.redact_prefix)))
+        newlines = c.secret.count(b"\n")
+        if newlines:
+            last_start = data.rfind(b"\n", 0, c.end) + 1
+            end_col_last = len(data[last_start : c.end].decode("utf-8", "replace"))
+        else:
+            end_col_last = end_col
+        located.append((c, line_number, line_start, line_end, col, line_number + newlines, end_col_last))
+    findings = []
+    for c, line, line_start, line_end, col, end_line, end_col in located:
+        line_text = data[line_start:line_end].decode("utf-8", "replace")
+        prev_start, _ = _line_bounds(data, max(line_start - 1, 0)) if line_start else (0, 0)
+        previous = data[prev_start : max(line_start - 1, 0)].decode("utf-8", "replace") if line_start else ""
+        allowance = is_allowed_inline(line_text, previous, c.rule.id)
+        secret_hash = hash_secret(c.secret)
+        findings.append(
+            Finding(
+                rule_id=c.rule.id,
+                title=c.rule.title,
+                severity=c.rule.severity,
+                kind=c.rule.kind,
+                path=blob.path,
+                line=line,
+                column=col + 1,
+                end_line=end_line,
+                end_column=end_col + 1,
+                excerpt=build_excerpt(line_text, spans_by_line[line_start], col),
+                fingerprint=fingerprint(c.rule.id, secret_hash, blob.path),
+                secret_hash=secret_hash,
+                origin=blob.origin,
+                cell=blob.cell,
+                suppressed=("inline allow" + (f": {allowance.reason}" if allowance.reason else ""))
+                if allowance
+                else None,
+            )
+        )
+    return findings

@@ -1,0 +1,82 @@
+"""One source for a rule's documentation: the pack entry renders to ``docs/rules/<ID>.md``, to
+``prodguard rules show`` and (through the scanner's SARIF reporter) to SARIF rule metadata.
+
+``python -m prodguard.scanner.ruledocs docs/rules`` regenerates the pages; a test fails when a page is missing
+or differs from what the catalogue renders.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from prodguard.rules.catalogue import Catalogue, load_catalogue
+from prodguard.rules.model import Rule
+
+SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## How to fix")
+
+
+def _redacted_example(rule: Rule, text: str) -> str:
+    """Examples in docs are shown as the scanner would show them: redacted (docs are published)."""
+    from prodguard.scanner.blob import Blob
+    from prodguard.scanner.engine import Engine
+
+    engine = Engine([rule])
+    lines = text.splitlines()
+    for finding in engine.scan(Blob("example", text.encode("utf-8"))):
+        lines[finding.line - 1] = finding.excerpt
+    return "\n".join(lines)
+
+
+def render_markdown(rule: Rule) -> str:
+    parts = [
+        f"# {rule.id}: {rule.title}",
+        "",
+        f"- **Name:** `{rule.name}`",
+        f"- **Kind:** {rule.kind.value}",
+        f"- **Severity:** {rule.severity.label}",
+    ]
+    if rule.provider:
+        parts.append(f"- **Provider:** {rule.provider}")
+    if rule.keywords:
+        parts.append("- **Keywords:** " + ", ".join(f"`{k}`" for k in rule.keywords))
+    parts += ["", SECTIONS[0], "", rule.description, "", SECTIONS[1], "", rule.why, "", SECTIONS[2], ""]
+    if rule.examples.match:
+        for example in rule.examples.match[:2]:
+            shown = _redacted_example(rule, example) if rule.pattern else example
+            parts += ["```", shown, "```", ""]
+    else:
+        parts += ["(no example)", ""]
+    if rule.examples.ignore:
+        parts += ["Not reported:", ""]
+        parts += ["```", *rule.examples.ignore[:3], "```", ""]
+    parts += [SECTIONS[3], "", rule.remediation, ""]
+    if rule.references:
+        parts += ["## References", ""] + [f"- <{ref}>" for ref in rule.references] + [""]
+    return "\n".join(parts)
+
+
+def write_pages(catalogue: Catalogue, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rule in catalogue.rules:
+        path = directory / f"{rule.id}.md"
+        path.write_text(render_markdown(rule), encoding="utf-8")
+        written.append(path)
+    index = ["# Rules", "", "| id | title | kind | severity |", "|---|---|---|---|"]
+    index += [
+        f"| [{r.id}]({r.id}.md) | {r.title} | {r.kind.value} | {r.severity.label} |" for r in catalogue.rules
+    ]
+    (directory / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    return written
+
+
+def main(argv: list[str]) -> int:
+    target = Path(argv[0] if argv else "docs/rules")
+    pages = write_pages(load_catalogue(), target)
+    print(f"wrote {len(pages)} rule pages to {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

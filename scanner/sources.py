@@ -1,0 +1,250 @@
+"""Sources: where blobs come from. This module holds the working tree and explicit file lists.
+
+Listing happens in the parent process (cheap, needs the ignore rules); reading happens where the blob is
+scanned (``read_entry``), so that large trees are read in parallel by the worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+from prodguard.errors import UsageError
+from prodguard.scanner.filters import PathFilter
+
+BINARY_SNIFF = 8192
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know about one path: it was skipped, or only partly read."""
+
+    path: str
+    message: str
+    category: str
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file to read: the path shown in reports, the path to open, and its size when listed."""
+
+    path: str
+    location: str
+    size: int
+
+
+@dataclass
+class Listing:
+    """The result of listing a source: files to read, notices, and what was skipped by kind."""
+
+    entries: list[FileEntry] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, category: str, notice: Notice | None = None) -> None:
+        self.skipped[category] = self.skipped.get(category, 0) + 1
+        if notice is not None:
+            self.notices.append(notice)
+
+
+def display_path(path: str) -> str:
+    """Paths in reports: relative to the current directory when below it, with ``/`` separators."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        rel = path
+    if rel.startswith(".." + os.sep) or rel == "..":
+        rel = os.path.abspath(path)
+    return rel.replace(os.sep, "/")
+
+
+def _relative_to(path: str, root: Path) -> str | None:
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:
+        return None
+    if rel.startswith(".."):
+        return None
+    return rel.replace(os.sep, "/")
+
+
+@dataclass(frozen=True)
+class _IgnoreFile:
+    base: str  # directory of the .gitignore, absolute
+    spec: pathspec.GitIgnoreSpec
+
+    def ignores(self, path: str, is_dir: bool) -> bool:
+        rel = os.path.relpath(path, self.base).replace(os.sep, "/")
+        if rel.startswith(".."):
+            return False
+        return self.spec.match_file(rel + "/" if is_dir else rel)
+
+
+def _read_ignore_file(directory: str, listing: Listing) -> _IgnoreFile | None:
+    path = os.path.join(directory, ".gitignore")
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        listing.notices.append(
+            Notice(display_path(path), f"cannot read .gitignore: {exc.strerror}", "unreadable")
+        )
+        return None
+    return _IgnoreFile(directory, pathspec.GitIgnoreSpec.from_lines(lines))
+
+
+def list_paths(
+    paths: Sequence[str],
+    *,
+    excludes: PathFilter,
+    project_root: Path,
+    max_file_size: int,
+    use_gitignore: bool = True,
+) -> Listing:
+    """Files under the given directories (honouring .gitignore and excludes) and the given files."""
+    listing = Listing()
+    for raw in paths:
+        if not os.path.lexists(raw):
+            raise UsageError(f"no such file or directory: {raw}")
+        if os.path.isdir(raw) and not os.path.islink(raw):
+            _walk(raw, listing, excludes, project_root, max_file_size, use_gitignore)
+        else:
+            _add_file(raw, listing, excludes, project_root, max_file_size, explicit=True)
+    return listing
+
+
+def _is_excluded(path: str, excludes: PathFilter, project_root: Path, is_dir: bool = False) -> bool:
+    rel = _relative_to(os.path.abspath(path), project_root)
+    if rel is None:
+        rel = display_path(path)
+    return excludes.is_excluded(rel + "/" if is_dir else rel)
+
+
+def _add_file(
+    path: str,
+    listing: Listing,
+    excludes: PathFilter,
+    project_root: Path,
+    max_file_size: int,
+    *,
+    explicit: bool,
+) -> None:
+    shown = display_path(path)
+    if _is_excluded(path, excludes, project_root):
+        listing.skip("excluded")
+        return
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        listing.skip("unreadable", Notice(shown, f"cannot stat: {exc.strerror}", "unreadable"))
+        return
+    if stat.S_ISLNK(info.st_mode):
+        if explicit:
+            listing.skip("symlink", Notice(shown, "symbolic link not followed", "symlink"))
+        else:
+            listing.skip("symlink")
+        return
+    if not stat.S_ISREG(info.st_mode):
+        listing.skip("special", Notice(shown, "not a regular file", "special"))
+        return
+    if info.st_size > max_file_size:
+        message = f"skipped: {info.st_size / 1048576:.1f} MiB is over the {max_file_size / 1048576:.1f} MiB limit (max_file_size)"
+        listing.skip("too_large", Notice(shown, message, "too_large"))
+        return
+    listing.entries.append(FileEntry(shown, path, info.st_size))
+
+
+def _walk(
+    root: str,
+    listing: Listing,
+    excludes: PathFilter,
+    project_root: Path,
+    max_file_size: int,
+    use_gitignore: bool,
+) -> None:
+    root = os.path.abspath(root)
+    # Ignore files of the directories above the scanned one still apply (scanning a sub-folder of a repo).
+    inherited = _ancestor_ignores(root, listing) if use_gitignore else []
+    stack: list[tuple[str, list[_IgnoreFile]]] = [(root, inherited)]
+    while stack:
+        directory, ignores = stack.pop()
+        if use_gitignore:
+            own = _read_ignore_file(directory, listing)
+            if own is not None:
+                ignores = [*ignores, own]
+        try:
+            with os.scandir(directory) as iterator:
+                entries = sorted(iterator, key=lambda e: e.name)
+        except OSError as exc:
+            listing.skip(
+                "unreadable",
+                Notice(display_path(directory), f"cannot list directory: {exc.strerror}", "unreadable"),
+            )
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name == ".git":
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if any(ignore.ignores(entry.path, is_dir) for ignore in ignores):
+                listing.skip("ignored")
+                continue
+            if is_dir:
+                if _is_excluded(entry.path, excludes, project_root, is_dir=True):
+                    listing.skip("excluded")
+                    continue
+                subdirs.append((entry.path, ignores))
+            else:
+                _add_file(entry.path, listing, excludes, project_root, max_file_size, explicit=False)
+        stack.extend(reversed(subdirs))
+
+
+def _ancestor_ignores(root: str, listing: Listing) -> list[_IgnoreFile]:
+    chain: list[str] = []
+    current = Path(root)
+    for parent in current.parents:
+        chain.append(str(parent))
+        if (parent / ".git").exists():
+            break
+    else:
+        return []
+    ignores = []
+    for directory in reversed(chain):
+        found = _read_ignore_file(directory, listing)
+        if found is not None:
+            ignores.append(found)
+    return ignores
+
+
+def read_entry(entry: FileEntry, max_file_size: int) -> tuple[bytes | None, Notice | None, str | None]:
+    """(data, notice, skip category). Binary files are skipped; UTF-16 text is converted to UTF-8."""
+    try:
+        with open(entry.location, "rb") as handle:
+            data = handle.read(max_file_size + 1)
+    except FileNotFoundError:
+        return None, Notice(entry.path, "vanished during the scan", "vanished"), "vanished"
+    except IsADirectoryError:
+        return None, Notice(entry.path, "became a directory during the scan", "vanished"), "vanished"
+    except OSError as exc:
+        return None, Notice(entry.path, f"cannot read: {exc.strerror or exc}", "unreadable"), "unreadable"
+    if len(data) > max_file_size:
+        message = f"grew over the {max_file_size / 1048576:.1f} MiB limit during the scan; skipped"
+        return None, Notice(entry.path, message, "too_large"), "too_large"
+    if data.startswith(UTF16_BOMS):
+        try:
+            return data.decode("utf-16").encode("utf-8"), None, None
+        except UnicodeDecodeError:
+            return None, None, "binary"
+    if b"\0" in data[:BINARY_SNIFF]:
+        return None, None, "binary"
+    return data, None, None
