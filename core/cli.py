@@ -80,6 +80,26 @@ def cli() -> None:
     help="Skip files larger than this, with a notice (e.g. 20MiB) [default: 20MiB].",
 )
 @click.option("--no-gitignore", "no_gitignore", is_flag=True, help="Scan files that .gitignore excludes too.")
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Scan the staged (index) content of staged files, or of PATHS: what the commit will contain.",
+)
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Scan every blob in the history of the repository (PATHS: the repository and/or a revision range).",
+)
+@click.option("--since", metavar="REV", help="With --history: only commits after REV.")
+@click.option("--all-refs", is_flag=True, help="With --history: every branch and tag, not only HEAD.")
+@click.option(
+    "--diff", metavar="BASE", help="Only what the commits BASE..HEAD introduce (for pull-request checks)."
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False),
+    help="Do not report findings recorded in this baseline file.",
+)
 def scan(
     paths: tuple[str, ...],
     fmt: str,
@@ -90,12 +110,22 @@ def scan(
     exclude: tuple[str, ...],
     max_file_size: int | None,
     no_gitignore: bool,
+    staged: bool,
+    history: bool,
+    since: str | None,
+    all_refs: bool,
+    diff: str | None,
+    baseline: str | None,
 ) -> None:
     """Scan files and directories for leaked credentials.
 
     PATHS are files or directories (default: the current directory). Directories are walked honouring
     .gitignore and the configured excludes; files given by name are always scanned (this is what the
     pre-commit hook passes). Findings show secrets redacted, never in full.
+
+    With --staged, the index content is scanned (line numbers refer to it). With --history, every blob
+    ever committed in the selected range is scanned once and each finding names the commit that
+    introduced it; PATHS may then be the repository directory and revision ranges (A..B).
 
     \b
     Exit codes: 0 no findings, 1 findings at or above --min-severity,
@@ -114,8 +144,103 @@ def scan(
         exclude=exclude,
         max_file_size=max_file_size,
         gitignore=False if no_gitignore else None,
+        staged=staged,
+        history=history,
+        since=since,
+        all_refs=all_refs,
+        diff=diff,
+        baseline=baseline,
     )
     _exit(lambda: run_scan(options))
+
+
+@cli.group()
+def hook() -> None:
+    """Entry points for git hooks (used by .pre-commit-hooks.yaml)."""
+
+
+@hook.command("pre-push")
+@click.option("--config", type=click.Path(dir_okay=False), help="prodguard.toml or pyproject.toml to use.")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False),
+    help="Do not report findings recorded in this baseline file.",
+)
+def hook_pre_push(config: str | None, baseline: str | None) -> None:
+    """Scan the commits being pushed (PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF, as pre-commit sets them;
+    without them, everything not yet on a remote branch)."""
+    from prodguard.scanner.commands import ScanOptions, pre_push_revisions
+    from prodguard.scanner.commands import scan as run_scan
+
+    options = ScanOptions(
+        paths=tuple(pre_push_revisions(os.environ)), history=True, config=config, baseline=baseline
+    )
+    _exit(lambda: run_scan(options))
+
+
+@cli.group()
+def baseline() -> None:
+    """Record known findings so that scans report only new ones."""
+
+
+def _scan_source_options(function: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(
+        (
+            click.argument("paths", nargs=-1, type=click.Path()),
+            click.option(
+                "--config", type=click.Path(dir_okay=False), help="prodguard.toml or pyproject.toml to use."
+            ),
+            click.option(
+                "--history", is_flag=True, help="Scan the repository's history instead of the working tree."
+            ),
+            click.option("--all-refs", is_flag=True, help="With --history: every branch and tag."),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+@baseline.command("create")
+@_scan_source_options
+@click.option(
+    "--output", "-o", default=".prodguard-baseline.json", show_default=True, type=click.Path(dir_okay=False)
+)
+def baseline_create(
+    paths: tuple[str, ...], config: str | None, history: bool, all_refs: bool, output: str
+) -> None:
+    """Scan and record every finding (rule, path, salted hash of the secret; never the secret itself)."""
+    from prodguard.scanner.commands import ScanOptions
+    from prodguard.scanner.commands import baseline_create as run
+
+    _exit(lambda: run(ScanOptions(paths=paths, config=config, history=history, all_refs=all_refs), output))
+
+
+@baseline.command("audit")
+@_scan_source_options
+@click.option(
+    "--baseline",
+    "baseline_path",
+    default=".prodguard-baseline.json",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+)
+@click.option("--prune", is_flag=True, help="Rewrite the baseline without entries that are no longer found.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def baseline_audit(
+    paths: tuple[str, ...],
+    config: str | None,
+    history: bool,
+    all_refs: bool,
+    baseline_path: str,
+    prune: bool,
+    fmt: str,
+) -> None:
+    """List baseline entries with their current locations; entries no longer found are marked prunable."""
+    from prodguard.scanner.commands import ScanOptions
+    from prodguard.scanner.commands import baseline_audit as run
+
+    options = ScanOptions(paths=paths, config=config, history=history, all_refs=all_refs)
+    _exit(lambda: run(options, baseline_path, prune, fmt))
 
 
 @cli.group()

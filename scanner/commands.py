@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from prodguard.config import find_config, load_project_config
 from prodguard.errors import UsageError
 from prodguard.rules.catalogue import Catalogue, load_catalogue
 from prodguard.rules.model import Severity
+from prodguard.scanner.baseline import Baseline, apply_baseline
+from prodguard.scanner.gitsources import history_revisions, scan_history, scan_staged
 from prodguard.scanner.reports import REPORTERS
 from prodguard.scanner.ruledocs import render_markdown
 from prodguard.scanner.run import ScanResult, scan_paths
@@ -36,6 +39,12 @@ class ScanOptions:
     exclude: tuple[str, ...] = ()
     max_file_size: int | None = None
     gitignore: bool | None = None
+    staged: bool = False
+    history: bool = False
+    since: str | None = None
+    all_refs: bool = False
+    diff: str | None = None
+    baseline: str | None = None
 
 
 def load_settings(config_path: str | None, anchor: Path) -> ScanSettings:
@@ -75,13 +84,105 @@ def write_report(result: ScanResult, catalogue: Catalogue, fmt: str, output: str
         REPORTERS[fmt](result, catalogue, out)
 
 
+def run_scan(options: ScanOptions, settings: ScanSettings, catalogue: Catalogue) -> ScanResult:
+    """The scan the options select: working tree (default), staged content, or history."""
+    modes = [
+        m
+        for m, on in (("--staged", options.staged), ("--history", options.history), ("--diff", options.diff))
+        if on
+    ]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} cannot be combined")
+    if (options.since or options.all_refs) and not options.history:
+        raise UsageError("--since and --all-refs go with --history")
+    if options.staged:
+        return scan_staged(".", options.paths, settings, catalogue)
+    if options.history or options.diff:
+        repos = [p for p in options.paths if Path(p).is_dir()]
+        revisions = [p for p in options.paths if not Path(p).is_dir()]
+        if len(repos) > 1:
+            raise UsageError("--history scans one repository at a time")
+        if options.diff:
+            if revisions:
+                raise UsageError("--diff takes no revision arguments; it scans BASE..HEAD")
+            revisions = [f"{options.diff}..HEAD"]
+        selected = history_revisions(revisions, options.since, options.all_refs)
+        return scan_history(repos[0] if repos else ".", selected, settings, catalogue)
+    return scan_paths(options.paths or (".",), settings, catalogue)
+
+
+def pre_push_revisions(environ: Mapping[str, str]) -> list[str]:
+    """The commits a push sends: FROM..TO from pre-commit's variables; a new branch (FROM is all zeros) or
+    no variables at all: what no remote-tracking branch has yet."""
+    source, target = environ.get("PRE_COMMIT_FROM_REF", ""), environ.get("PRE_COMMIT_TO_REF", "")
+    if target and source and set(source) != {"0"}:
+        return [f"{source}..{target}"]
+    return [target or "HEAD", "--not", "--remotes"]
+
+
 def scan(options: ScanOptions) -> int:
     """``prodguard scan``: exit 0 when clean, 1 when a finding is at or above the threshold."""
     settings = resolve_settings(options)
     catalogue = catalogue_for(settings)
-    result = scan_paths(options.paths or (".",), settings, catalogue)
+    result = run_scan(options, settings, catalogue)
+    if options.baseline:
+        result = apply_baseline(result, Baseline.load(options.baseline))
     write_report(result, catalogue, options.format, options.output)
     return EXIT_FINDINGS if result.findings else EXIT_CLEAN
+
+
+def baseline_create(options: ScanOptions, output: str) -> int:
+    """Write the findings of a scan as a baseline; an existing baseline's salt is kept so that an
+    unchanged repository gives an unchanged file."""
+    settings = resolve_settings(options)
+    catalogue = catalogue_for(settings)
+    result = run_scan(options, settings, catalogue)
+    target = Path(output)
+    existing = Baseline.load(target) if target.exists() else None
+    baseline = Baseline.new(target.parent, existing.salt if existing else None).with_findings(result.findings)
+    baseline.dump(target)
+    print(
+        f"wrote {len(baseline.entries)} entr{'y' if len(baseline.entries) == 1 else 'ies'} to {output}",
+        file=sys.stderr,
+    )
+    return EXIT_CLEAN
+
+
+def baseline_audit(options: ScanOptions, baseline_path: str, prune: bool, fmt: str) -> int:
+    """List baseline entries with where they are now; entries no longer found are prunable."""
+    baseline = Baseline.load(baseline_path)
+    settings = resolve_settings(options)
+    catalogue = catalogue_for(settings)
+    result = run_scan(options, settings, catalogue)
+    located: dict[tuple[str, str, str], list[str]] = {entry: [] for entry in baseline.entries}
+    for finding in [*result.findings, *result.suppressed]:
+        identity = baseline.identity(finding)
+        if identity in located:
+            located[identity].append(f"{finding.path}:{finding.line}")
+    rows: list[dict[str, Any]] = [
+        {
+            "rule_id": r,
+            "path": p,
+            "hash": h[:12],
+            "locations": sorted(located[(r, p, h)]),
+            "prunable": not located[(r, p, h)],
+        }
+        for r, p, h in sorted(located, key=lambda e: (e[1], e[0], e[2]))
+    ]
+    if fmt == "json":
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for row in rows:
+            where = ", ".join(row["locations"]) if row["locations"] else "not found (prunable)"
+            print(f"{row['rule_id']}  {row['path']}  {row['hash']}  {where}")
+        stale = sum(1 for row in rows if row["prunable"])
+        print(f"{len(rows)} entries, {stale} prunable", file=sys.stderr)
+    if prune:
+        keep = frozenset(e for e, where in located.items() if where)
+        Baseline(baseline.salt, baseline.root, keep).dump(baseline_path)
+        print(f"pruned {len(located) - len(keep)} entries from {baseline_path}", file=sys.stderr)
+    return EXIT_CLEAN
 
 
 def rules_list(fmt: str, config: str | None) -> int:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
+from typing import Any, NamedTuple, Protocol
 
 from prodguard.rules.catalogue import Catalogue
 from prodguard.rules.model import Severity
@@ -21,7 +22,7 @@ from prodguard.scanner.filters import PathFilter, is_below_threshold
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
 from prodguard.scanner.settings import ScanSettings
-from prodguard.scanner.sources import FileEntry, Listing, Notice, list_paths, read_entry
+from prodguard.scanner.sources import Listing, Notice, list_paths, read_entry
 
 # Below this much data a pool costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
@@ -55,7 +56,9 @@ class ScanResult:
 
 
 @dataclass
-class _Batch:
+class Batch:
+    """What one worker (or the single process) found in its share of the work."""
+
     findings: list[Finding] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
@@ -78,19 +81,46 @@ def scan_blob(engine: Engine, blob: Blob) -> tuple[list[Finding], Notice | None]
     return engine.scan(blob), None
 
 
-def _scan_entries(engine: Engine, entries: Sequence[FileEntry], max_file_size: int, origin: Origin) -> _Batch:
-    batch = _Batch()
-    for entry in entries:
-        data, notice, skipped = read_entry(entry, max_file_size)
-        if notice is not None:
-            batch.notices.append(notice)
-        if skipped is not None:
-            batch.skipped[skipped] = batch.skipped.get(skipped, 0) + 1
-        if data is None:
+class ReadResult(NamedTuple):
+    """What a reader makes of one work item: a blob to scan, or a reason it was skipped."""
+
+    blob: Blob | None
+    notice: Notice | None
+    skipped: str | None
+
+
+class Reader(Protocol):
+    """Turns work items (files on disk, blob ids in git) into blobs. Runs in the worker processes."""
+
+    def __call__(self, items: Sequence[Any]) -> Iterator[ReadResult]: ...
+
+
+@dataclass(frozen=True)
+class FileReader:
+    """Reads working-tree files listed by ``list_paths``."""
+
+    max_file_size: int
+    origin: Origin = WORKING_TREE
+
+    def __call__(self, items: Sequence[Any]) -> Iterator[ReadResult]:
+        for entry in items:
+            data, notice, skipped = read_entry(entry, self.max_file_size)
+            blob = Blob(entry.path, data, self.origin) if data is not None else None
+            yield ReadResult(blob, notice, skipped)
+
+
+def _scan_items(engine: Engine, reader: Reader, items: Sequence[Any]) -> Batch:
+    batch = Batch()
+    for result in reader(items):
+        if result.notice is not None:
+            batch.notices.append(result.notice)
+        if result.skipped is not None:
+            batch.skipped[result.skipped] = batch.skipped.get(result.skipped, 0) + 1
+        if result.blob is None:
             continue
         batch.files += 1
-        batch.bytes += len(data)
-        findings, blob_notice = scan_blob(engine, Blob(entry.path, data, origin))
+        batch.bytes += len(result.blob.data)
+        findings, blob_notice = scan_blob(engine, result.blob)
         batch.findings.extend(findings)
         if blob_notice is not None:
             batch.notices.append(blob_notice)
@@ -100,8 +130,7 @@ def _scan_entries(engine: Engine, entries: Sequence[FileEntry], max_file_size: i
 @dataclass(frozen=True)
 class _WorkerState:
     engine: Engine
-    max_file_size: int
-    origin: Origin
+    reader: Reader
 
 
 # Per-process state of a pool worker, set once by its initializer (fork copies it; nothing is pickled).
@@ -112,51 +141,50 @@ def _init_worker(state: _WorkerState) -> None:
     _WORKER["state"] = state
 
 
-def _worker_scan(entries: list[FileEntry]) -> _Batch:
+def _worker_scan(items: list[Any]) -> Batch:
     state = _WORKER["state"]
-    return _scan_entries(state.engine, entries, state.max_file_size, state.origin)
+    return _scan_items(state.engine, state.reader, items)
 
 
-def _chunks(entries: list[FileEntry], jobs: int) -> list[list[FileEntry]]:
-    """Contiguous chunks of similar byte size, several per worker so a slow chunk does not stall the end."""
-    total = sum(e.size for e in entries) or 1
-    target = max(total // (jobs * 8), 256 * 1024)
-    chunks: list[list[FileEntry]] = [[]]
+def _chunks(items: Sequence[Any], sizes: Sequence[int], jobs: int) -> list[list[Any]]:
+    """Contiguous chunks of similar byte size, several per worker so a slow chunk does not stall the end.
+    Contiguous chunks keep results in input order (history attribution relies on it)."""
+    total = sum(sizes) or 1
+    target = max(total // (jobs * 8), 1)
+    chunks: list[list[Any]] = [[]]
     size = 0
-    for entry in entries:
+    for item, item_size in zip(items, sizes, strict=True):
         if size >= target:
             chunks.append([])
             size = 0
-        chunks[-1].append(entry)
-        size += entry.size
+        chunks[-1].append(item)
+        size += item_size
     return [c for c in chunks if c]
 
 
-def choose_jobs(requested: int, entries: Sequence[FileEntry]) -> int:
+def choose_jobs(requested: int, total_bytes: int, count: int) -> int:
+    """``requested`` workers, or for 0: one per core when the work is large enough to pay for a pool."""
     if requested == 1:
         return 1
-    total = sum(e.size for e in entries)
-    if requested == 0 and (total < PARALLEL_MIN_BYTES or len(entries) < PARALLEL_MIN_FILES):
+    if requested == 0 and (total_bytes < PARALLEL_MIN_BYTES or count < PARALLEL_MIN_FILES):
         return 1
     return max(1, requested or (os.cpu_count() or 1))
 
 
 def detect(
-    engine: Engine, entries: list[FileEntry], settings: ScanSettings, origin: Origin = WORKING_TREE
-) -> tuple[_Batch, int]:
-    """Read and scan ``entries``, in a process pool when the tree is large enough to pay for one."""
-    jobs = choose_jobs(settings.jobs, entries)
-    if jobs == 1 or "fork" not in _start_methods():
-        return _scan_entries(engine, entries, settings.max_file_size, origin), 1
-    merged = _Batch()
-    context = get_context("fork")
+    engine: Engine, items: Sequence[Any], reader: Reader, *, jobs: int, sizes: Sequence[int]
+) -> tuple[Batch, int]:
+    """Read and scan ``items``, in a process pool when ``jobs`` > 1. Results come back in input order."""
+    if jobs <= 1 or len(items) < 2 or "fork" not in get_all_start_methods():
+        return _scan_items(engine, reader, items), 1
+    merged = Batch()
     with ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=context,
+        mp_context=get_context("fork"),
         initializer=_init_worker,
-        initargs=(_WorkerState(engine, settings.max_file_size, origin),),
+        initargs=(_WorkerState(engine, reader),),
     ) as pool:
-        for batch in pool.map(_worker_scan, _chunks(entries, jobs)):
+        for batch in pool.map(_worker_scan, _chunks(items, sizes, jobs)):
             merged.findings.extend(batch.findings)
             merged.notices.extend(batch.notices)
             merged.files += batch.files
@@ -164,12 +192,6 @@ def detect(
             for key, count in batch.skipped.items():
                 merged.skipped[key] = merged.skipped.get(key, 0) + count
     return merged, jobs
-
-
-def _start_methods() -> list[str]:
-    from multiprocessing import get_all_start_methods
-
-    return get_all_start_methods()
 
 
 def build_engine(catalogue: Catalogue) -> Engine:
@@ -187,14 +209,16 @@ def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogu
         use_gitignore=settings.gitignore,
     )
     engine = build_engine(catalogue)
-    batch, jobs = detect(engine, listing.entries, settings)
+    sizes = [e.size for e in listing.entries]
+    jobs = choose_jobs(settings.jobs, sum(sizes), len(sizes))
+    batch, jobs = detect(engine, listing.entries, FileReader(settings.max_file_size), jobs=jobs, sizes=sizes)
     return finish(batch.findings, listing, batch, settings, catalogue, started, jobs)
 
 
 def finish(
     findings: Iterable[Finding],
     listing: Listing,
-    batch: _Batch,
+    batch: Batch,
     settings: ScanSettings,
     catalogue: Catalogue,
     started: float,

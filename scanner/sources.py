@@ -120,7 +120,7 @@ def list_paths(
     return listing
 
 
-def _is_excluded(path: str, excludes: PathFilter, project_root: Path, is_dir: bool = False) -> bool:
+def is_excluded(path: str, excludes: PathFilter, project_root: Path, is_dir: bool = False) -> bool:
     rel = _relative_to(os.path.abspath(path), project_root)
     if rel is None:
         rel = display_path(path)
@@ -137,7 +137,7 @@ def _add_file(
     explicit: bool,
 ) -> None:
     shown = display_path(path)
-    if _is_excluded(path, excludes, project_root):
+    if is_excluded(path, excludes, project_root):
         listing.skip("excluded")
         return
     try:
@@ -200,7 +200,7 @@ def _walk(
                 listing.skip("ignored")
                 continue
             if is_dir:
-                if _is_excluded(entry.path, excludes, project_root, is_dir=True):
+                if is_excluded(entry.path, excludes, project_root, is_dir=True):
                     listing.skip("excluded")
                     continue
                 subdirs.append((entry.path, ignores))
@@ -240,11 +240,17 @@ def read_entry(entry: FileEntry, max_file_size: int) -> tuple[bytes | None, Noti
     if len(data) > max_file_size:
         message = f"grew over the {max_file_size / 1048576:.1f} MiB limit during the scan; skipped"
         return None, Notice(entry.path, message, "too_large"), "too_large"
+    text = text_content(data)
+    return (text, None, None) if text is not None else (None, None, "binary")
+
+
+def text_content(data: bytes) -> bytes | None:
+    """The bytes to scan: as they are, UTF-16 text re-encoded as UTF-8, or ``None`` for binary content."""
     if data.startswith(UTF16_BOMS):
         try:
-            return data.decode("utf-16").encode("utf-8"), None, None
+            return data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
-            return None, None, "binary"
+            return None
     if b"\0" in data[:BINARY_SNIFF]:
-        return None, None, "binary"
-    return data, None, None
+        return None
+    return data

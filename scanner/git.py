@@ -1,0 +1,217 @@
+"""Git plumbing for the staged and history sources: subprocess with ``-z`` output, a cleaned ``GIT_*``
+environment, and a streaming ``git cat-file --batch`` reader. Errors become ``GitError`` here, once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from prodguard.errors import ProdguardError
+
+# Variables a hook environment sets that would point our git calls at another repository or index.
+_INHERITED_GIT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
+REGULAR_FILE_MODES = (b"100644", b"100755")
+NULL_SHA = "0" * 40
+
+
+class GitError(ProdguardError):
+    """A git command failed or git is missing; the message says which command and why."""
+
+
+def git_env(keep_index: bool = False) -> dict[str, str]:
+    """The environment for our git calls. ``GIT_INDEX_FILE`` is kept for staged scans run inside a
+    hook (pre-commit points it at the index being committed)."""
+    env = dict(os.environ)
+    for name in _INHERITED_GIT_VARS:
+        if keep_index and name == "GIT_INDEX_FILE":
+            continue
+        env.pop(name, None)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    return env
+
+
+def run_git(repo: str | Path, args: Sequence[str], *, keep_index: bool = False, check: bool = True) -> bytes:
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(repo), *args],
+            capture_output=True,
+            env=git_env(keep_index),
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if check and completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(
+            f"git {args[0]} failed in {repo}: {message[-1] if message else 'exit ' + str(completed.returncode)}"
+        )
+    return completed.stdout
+
+
+def repo_root(path: str | Path) -> Path:
+    """The top of the work tree containing ``path`` (or the git dir of a bare repository)."""
+    out = run_git(path, ["rev-parse", "--show-toplevel"], check=False).strip()
+    if out:
+        return Path(os.fsdecode(out))
+    git_dir = run_git(path, ["rev-parse", "--absolute-git-dir"]).strip()
+    return Path(os.fsdecode(git_dir))
+
+
+def is_shallow(repo: str | Path) -> bool:
+    return run_git(repo, ["rev-parse", "--is-shallow-repository"]).strip() == b"true"
+
+
+def has_commits(repo: str | Path) -> bool:
+    return bool(run_git(repo, ["rev-parse", "--verify", "-q", "HEAD"], check=False).strip())
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A regular file in the index: its path (as git stores it) and blob id."""
+
+    path: str
+    blob: str
+
+
+def staged_entries(repo: str | Path, paths: Sequence[str] = ()) -> list[IndexEntry]:
+    """Files added, copied, modified or renamed in the index relative to HEAD (or all index files in a
+    repository with no commit yet); with ``paths``, those files as they are in the index."""
+    if paths:
+        listing = run_git(repo, ["ls-files", "-s", "-z", "--", *paths], keep_index=True)
+    else:
+        base = "HEAD" if has_commits(repo) else _empty_tree(repo)
+        names = run_git(
+            repo,
+            ["diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", base],
+            keep_index=True,
+        )
+        wanted = [n for n in names.split(b"\0") if n]
+        if not wanted:
+            return []
+        listing = run_git(
+            repo, ["ls-files", "-s", "-z", "--", *[os.fsdecode(n) for n in wanted]], keep_index=True
+        )
+    entries = []
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, blob, stage = meta.split(b" ")
+        if mode in REGULAR_FILE_MODES and stage == b"0":
+            entries.append(IndexEntry(os.fsdecode(path), blob.decode("ascii")))
+    return entries
+
+
+def _empty_tree(repo: str | Path) -> str:
+    return run_git(repo, ["hash-object", "-t", "tree", "/dev/null"]).strip().decode("ascii")
+
+
+@dataclass(frozen=True)
+class Introduction:
+    """The first commit (in topological order) in which a blob appeared at a path."""
+
+    blob: str
+    path: str
+    commit: str
+    author: str
+    date: str
+    order: int
+
+
+def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introduction]:
+    """Every blob of regular files added or changed in the selected commits, with the earliest commit
+    that introduced it, oldest first. One ``git log --raw`` pass; nothing is checked out."""
+    out = run_git(
+        repo,
+        [
+            "log",
+            "--reverse",
+            "--topo-order",
+            "-m",
+            "--root",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "-z",
+            "--format=%x01%H%x00%an <%ae>%x00%aI%x00",
+            *revisions,
+            "--",
+        ],
+    )
+    seen: set[str] = set()
+    found: list[Introduction] = []
+    order = 0
+    for chunk in out.split(b"\x01"):
+        if not chunk:
+            continue
+        tokens = chunk.split(b"\0")
+        commit, author, date = (t.decode("utf-8", "replace") for t in tokens[:3])
+        order += 1
+        rest = iter(tokens[3:])
+        for token in rest:
+            token = token.lstrip(b"\n")
+            if not token.startswith(b":"):
+                continue
+            path = next(rest, b"")
+            fields = token[1:].split(b" ")
+            if len(fields) < 5:
+                continue
+            new_mode, new_blob, status = fields[1], fields[3].decode("ascii"), fields[4][:1]
+            if status not in (b"A", b"M", b"T") or new_mode not in REGULAR_FILE_MODES or new_blob == NULL_SHA:
+                continue
+            if new_blob in seen:
+                continue
+            seen.add(new_blob)
+            found.append(Introduction(new_blob, os.fsdecode(path), commit, author, date, order))
+    return found
+
+
+class CatFile:
+    """A ``git cat-file --batch`` process: ask for blob ids, read their contents back in order."""
+
+    def __init__(self, repo: str | Path, *, keep_index: bool = False) -> None:
+        try:
+            self._process = subprocess.Popen(
+                ["git", "-C", str(repo), "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=git_env(keep_index),
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+
+    def read_many(self, blobs: Sequence[str], max_size: int) -> Iterator[tuple[str, bytes | None, int]]:
+        """(blob id, content or None when larger than ``max_size`` or missing, size) for each id, in order.
+        Requests are written in slices so neither pipe fills while the other waits."""
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        for start in range(0, len(blobs), 256):
+            part = blobs[start : start + 256]
+            stdin.write(b"".join(b.encode("ascii") + b"\n" for b in part))
+            stdin.flush()
+            for blob in part:
+                header = stdout.readline()
+                fields = header.split()
+                if len(fields) < 3 or fields[1] == b"missing":
+                    yield blob, None, -1
+                    continue
+                size = int(fields[2])
+                data = stdout.read(size)
+                stdout.read(1)  # the newline after each object
+                yield blob, (data if size <= max_size else None), size
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait()
+
+    def __enter__(self) -> CatFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

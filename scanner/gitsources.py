@@ -1,0 +1,158 @@
+"""The git sources: staged content (the index, for pre-commit) and history (every blob ever committed
+in a range, each read once, attributed to the commit that introduced it).
+
+Listing uses git plumbing in the parent; blob contents are read by ``GitBlobReader`` in the workers,
+each with its own ``git cat-file --batch`` process, so file contents never cross process boundaries.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prodguard.rules.catalogue import Catalogue
+from prodguard.scanner.blob import Blob, Origin, OriginKind
+from prodguard.scanner.filters import PathFilter
+from prodguard.scanner.finding import Finding
+from prodguard.scanner.git import CatFile, has_commits, introductions, is_shallow, repo_root, staged_entries
+from prodguard.scanner.run import Batch, ReadResult, ScanResult, build_engine, choose_jobs, detect, finish
+from prodguard.scanner.settings import ScanSettings
+from prodguard.scanner.sources import Listing, Notice, display_path, is_excluded, text_content
+
+# History blobs have no size before they are read; this stands in for the pool decision.
+ASSUMED_BLOB_SIZE = 8 * 1024
+INDEX = Origin(OriginKind.INDEX)
+
+
+@dataclass(frozen=True)
+class GitItem:
+    """A blob to read and the path and origin its findings are reported with."""
+
+    blob: str
+    path: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class GitBlobReader:
+    repo: str
+    max_file_size: int
+    keep_index: bool = False
+
+    def __call__(self, items: Sequence[Any]) -> Iterator[ReadResult]:
+        with CatFile(self.repo, keep_index=self.keep_index) as cat:
+            ids = [item.blob for item in items]
+            for item, (_blob, data, size) in zip(items, cat.read_many(ids, self.max_file_size), strict=True):
+                if data is None:
+                    if size < 0:
+                        yield ReadResult(
+                            None,
+                            Notice(
+                                item.path, f"blob {item.blob[:12]} is missing from the repository", "missing"
+                            ),
+                            "missing",
+                        )
+                    else:
+                        message = f"skipped: {size / 1048576:.1f} MiB blob is over the {self.max_file_size / 1048576:.1f} MiB limit"
+                        yield ReadResult(None, Notice(item.path, message, "too_large"), "too_large")
+                    continue
+                text = text_content(data)
+                if text is None:
+                    yield ReadResult(None, None, "binary")
+                    continue
+                yield ReadResult(Blob(item.path, text, item.origin), None, None)
+
+
+def _shown(root: Path, git_path: str) -> str:
+    return display_path(os.path.join(root, git_path))
+
+
+def scan_staged(
+    directory: str, paths: Sequence[str], settings: ScanSettings, catalogue: Catalogue
+) -> ScanResult:
+    """The index content of staged files (or of ``paths``), so that what is scanned is what is committed."""
+    started = time.perf_counter()
+    root = repo_root(directory)
+    listing = Listing()
+    excludes = PathFilter(settings.exclude)
+    # Paths from pre-commit are relative to the current directory; git wants them relative to the repo.
+    relative = [os.path.relpath(os.path.abspath(p), root) for p in paths]
+    items = []
+    for entry in staged_entries(root, relative):
+        shown = _shown(root, entry.path)
+        if is_excluded(os.path.join(root, entry.path), excludes, settings.root):
+            listing.skip("excluded")
+            continue
+        items.append(GitItem(entry.blob, shown, INDEX))
+    engine = build_engine(catalogue)
+    jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
+    reader = GitBlobReader(str(root), settings.max_file_size, keep_index=True)
+    batch, jobs = detect(engine, items, reader, jobs=jobs, sizes=[1] * len(items))
+    return finish(batch.findings, listing, batch, settings, catalogue, started, jobs)
+
+
+def history_revisions(revisions: Sequence[str], since: str | None, all_refs: bool) -> list[str]:
+    """``git log`` revision arguments for the options of ``prodguard scan --history``."""
+    selected = list(revisions)
+    if since:
+        selected.append(f"{since}..HEAD" if not all_refs else f"^{since}")
+    if all_refs:
+        selected.append("--all")
+    if not selected or all(r.startswith("^") for r in selected):
+        selected.append("HEAD")
+    return selected
+
+
+def scan_history(
+    directory: str, revisions: Sequence[str], settings: ScanSettings, catalogue: Catalogue
+) -> ScanResult:
+    """Every blob introduced in the selected commits, read once; each secret is reported once per path,
+    with the earliest commit that introduced it."""
+    started = time.perf_counter()
+    root = repo_root(directory)
+    listing = Listing()
+    if not has_commits(root) and "--all" not in revisions:
+        listing.notices.append(
+            Notice(display_path(str(root)), "repository has no commits; nothing to scan", "empty")
+        )
+        return finish([], listing, Batch(), settings, catalogue, started, 1)
+    if is_shallow(root):
+        listing.notices.append(
+            Notice(
+                display_path(str(root)),
+                "shallow clone: commits before the clone's depth are not visible; findings in the oldest visible "
+                "commit may have been introduced earlier (run `git fetch --unshallow` for the full history)",
+                "shallow",
+            )
+        )
+    excludes = PathFilter(settings.exclude)
+    items = []
+    for intro in introductions(root, revisions):
+        if is_excluded(os.path.join(root, intro.path), excludes, settings.root):
+            listing.skip("excluded")
+            continue
+        origin = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
+        items.append(GitItem(intro.blob, _shown(root, intro.path), origin))
+    engine = build_engine(catalogue)
+    jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
+    batch, jobs = detect(
+        engine, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs, sizes=[1] * len(items)
+    )
+    return finish(first_introductions(batch.findings), listing, batch, settings, catalogue, started, jobs)
+
+
+def first_introductions(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per (rule, secret, path): the first in input order, which is commit order. A secret
+    kept through later edits of its file is blamed on the commit that added it, not on every edit."""
+    seen: set[tuple[str, str, str]] = set()
+    kept = []
+    for finding in findings:
+        key = (finding.rule_id, finding.secret_hash, finding.path)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    return kept
