@@ -154,6 +154,19 @@ def scan(
     _exit(lambda: run_scan(options))
 
 
+@cli.command()
+@click.option("--env", "use_env", is_flag=True, help="Read OPENAI_API_KEY even when standard input is piped.")
+def fingerprint(use_env: bool) -> None:
+    """Print the fingerprint (sha256:…) of an API key, for key_fingerprints in [tool.prodguard.environments].
+
+    The key is read from standard input when piped (`pass show openai/prod | prodguard fingerprint`),
+    otherwise from OPENAI_API_KEY. It is never printed.
+    """
+    from prodguard.scanner.commands import fingerprint as run
+
+    _exit(lambda: run(sys.stdin, os.environ, use_env=use_env))
+
+
 @cli.group()
 def hook() -> None:
     """Entry points for git hooks (used by .pre-commit-hooks.yaml)."""

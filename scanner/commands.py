@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from prodguard.config import find_config, load_project_config
 from prodguard.errors import UsageError
 from prodguard.rules.catalogue import Catalogue, load_catalogue
+from prodguard.rules.environments import key_fingerprint
 from prodguard.rules.model import Severity
 from prodguard.scanner.baseline import Baseline, apply_baseline
 from prodguard.scanner.gitsources import history_revisions, scan_history, scan_staged
@@ -218,4 +219,20 @@ def rules_show(rule_id: str, config: str | None) -> int:
     if rule is None:
         raise UsageError(f"no rule {rule_id!r}; `prodguard rules list` shows them all")
     print(render_markdown(rule))
+    return EXIT_CLEAN
+
+
+def fingerprint(stdin: TextIO, environ: Mapping[str, str], *, use_env: bool) -> int:
+    """Print the ``sha256:`` fingerprint of a key read from standard input (when piped) or from
+    ``OPENAI_API_KEY``. The key is never echoed, not even in part."""
+    key = ""
+    if not use_env and not stdin.isatty():
+        key = stdin.read().strip()
+    if not key:
+        key = environ.get("OPENAI_API_KEY", "").strip()
+    if not key:
+        raise UsageError("no key: pipe it on standard input or set OPENAI_API_KEY")
+    if len(key.split()) != 1:
+        raise UsageError("expected exactly one key (one line, no spaces)")
+    print(key_fingerprint(key))
     return EXIT_CLEAN

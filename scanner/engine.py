@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prodguard.rules.model import Rule, Scope
+from prodguard.rules.model import Kind, Rule, Scope
 from prodguard.rules.validators import passes
+from prodguard.scanner.assignments import assignment_name
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import is_allowed_inline
 from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, hash_secret, redact
@@ -202,6 +203,11 @@ def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
         previous = data[prev_start : max(line_start - 1, 0)].decode("utf-8", "replace") if line_start else ""
         allowance = is_allowed_inline(line_text, previous, c.rule.id)
         secret_hash = hash_secret(c.secret)
+        assigned_to = (
+            assignment_name(data, line_start, col)
+            if c.rule.kind is Kind.IDENTIFIER or c.rule.provider == "openai"
+            else None
+        )
         findings.append(
             Finding(
                 rule_id=c.rule.id,
@@ -221,6 +227,7 @@ def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
                 suppressed=("inline allow" + (f": {allowance.reason}" if allowance.reason else ""))
                 if allowance
                 else None,
+                extra={"assigned_to": assigned_to} if assigned_to else {},
             )
         )
     return findings

@@ -1,26 +1,28 @@
 """A scan from start to end: list the source, read and detect (in parallel for large trees), filter.
 
 Data flows one way: Listing -> blobs -> Engine -> findings -> filters -> ScanResult. Worker processes
-receive the engine once, at start, and send back findings and notices, never file contents.
+receive the detector once, at start, and send back findings and notices, never file contents.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any, NamedTuple, Protocol
 
 from prodguard.rules.catalogue import Catalogue
-from prodguard.rules.model import Severity
+from prodguard.rules.model import Kind, Rule, Severity
 from prodguard.scanner.blob import WORKING_TREE, Blob, Origin
 from prodguard.scanner.engine import Engine
+from prodguard.scanner.envanalysis import analyze as analyze_environments
 from prodguard.scanner.filters import PathFilter, is_below_threshold
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
+from prodguard.scanner.practices import CHECKS, run_practices
 from prodguard.scanner.settings import ScanSettings
 from prodguard.scanner.sources import Listing, Notice, list_paths, read_entry
 
@@ -66,19 +68,40 @@ class Batch:
     bytes: int = 0
 
 
-def scan_blob(engine: Engine, blob: Blob) -> tuple[list[Finding], Notice | None]:
-    """Findings in one blob; notebooks are split into cells first."""
-    if blob.path.endswith(".ipynb") and blob.cell is None and engine.may_match(blob.data):
-        cells = split_notebook(blob.path, blob.data, blob.origin)
-        if cells is not None:
-            findings: list[Finding] = []
-            for cell in cells:
-                findings.extend(engine.scan(cell))
-            return findings, None
-        return engine.scan(blob), Notice(
-            blob.path, "not valid notebook JSON; scanned as plain text", "notebook"
-        )
-    return engine.scan(blob), None
+@dataclass(frozen=True)
+class Detector:
+    """Everything that looks at one blob: the pattern engine and the code-practice checks."""
+
+    engine: Engine
+    practice_rules: Mapping[str, Rule] = field(default_factory=dict)
+
+    def scan(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
+        """Findings in one blob; notebooks are split into cells first."""
+        if blob.path.endswith(".ipynb") and blob.cell is None and self.engine.may_match(blob.data):
+            cells = split_notebook(blob.path, blob.data, blob.origin)
+            if cells is not None:
+                findings: list[Finding] = []
+                for cell in cells:
+                    findings.extend(self.engine.scan(cell))
+                return findings, None
+            notice = Notice(blob.path, "not valid notebook JSON; scanned as plain text", "notebook")
+            return self.engine.scan(blob), notice
+        findings = self.engine.scan(blob)
+        if self.practice_rules:
+            findings.extend(_redacted_like(run_practices(blob, self.practice_rules), findings))
+        return findings, None
+
+
+def _redacted_like(practice: list[Finding], secrets: list[Finding]) -> list[Finding]:
+    """A practice finding on a line that also holds a detected secret shows that line as the secret's
+    finding does: redacted."""
+    if not practice or not secrets:
+        return practice
+    redacted_lines = {(f.cell, f.line): f.excerpt for f in secrets}
+    return [
+        replace(f, excerpt=redacted_lines[(f.cell, f.line)]) if (f.cell, f.line) in redacted_lines else f
+        for f in practice
+    ]
 
 
 class ReadResult(NamedTuple):
@@ -109,7 +132,7 @@ class FileReader:
             yield ReadResult(blob, notice, skipped)
 
 
-def _scan_items(engine: Engine, reader: Reader, items: Sequence[Any]) -> Batch:
+def _scan_items(detector: Detector, reader: Reader, items: Sequence[Any]) -> Batch:
     batch = Batch()
     for result in reader(items):
         if result.notice is not None:
@@ -120,7 +143,7 @@ def _scan_items(engine: Engine, reader: Reader, items: Sequence[Any]) -> Batch:
             continue
         batch.files += 1
         batch.bytes += len(result.blob.data)
-        findings, blob_notice = scan_blob(engine, result.blob)
+        findings, blob_notice = detector.scan(result.blob)
         batch.findings.extend(findings)
         if blob_notice is not None:
             batch.notices.append(blob_notice)
@@ -129,7 +152,7 @@ def _scan_items(engine: Engine, reader: Reader, items: Sequence[Any]) -> Batch:
 
 @dataclass(frozen=True)
 class _WorkerState:
-    engine: Engine
+    detector: Detector
     reader: Reader
 
 
@@ -143,7 +166,7 @@ def _init_worker(state: _WorkerState) -> None:
 
 def _worker_scan(items: list[Any]) -> Batch:
     state = _WORKER["state"]
-    return _scan_items(state.engine, state.reader, items)
+    return _scan_items(state.detector, state.reader, items)
 
 
 def _chunks(items: Sequence[Any], sizes: Sequence[int], jobs: int) -> list[list[Any]]:
@@ -172,17 +195,17 @@ def choose_jobs(requested: int, total_bytes: int, count: int) -> int:
 
 
 def detect(
-    engine: Engine, items: Sequence[Any], reader: Reader, *, jobs: int, sizes: Sequence[int]
+    detector: Detector, items: Sequence[Any], reader: Reader, *, jobs: int, sizes: Sequence[int]
 ) -> tuple[Batch, int]:
     """Read and scan ``items``, in a process pool when ``jobs`` > 1. Results come back in input order."""
     if jobs <= 1 or len(items) < 2 or "fork" not in get_all_start_methods():
-        return _scan_items(engine, reader, items), 1
+        return _scan_items(detector, reader, items), 1
     merged = Batch()
     with ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=get_context("fork"),
         initializer=_init_worker,
-        initargs=(_WorkerState(engine, reader),),
+        initargs=(_WorkerState(detector, reader),),
     ) as pool:
         for batch in pool.map(_worker_scan, _chunks(items, sizes, jobs)):
             merged.findings.extend(batch.findings)
@@ -194,8 +217,9 @@ def detect(
     return merged, jobs
 
 
-def build_engine(catalogue: Catalogue) -> Engine:
-    return Engine(catalogue.pattern_rules)
+def build_detector(catalogue: Catalogue) -> Detector:
+    practice = {r.id: r for r in catalogue.rules if r.kind is Kind.PRACTICE and r.id in CHECKS}
+    return Detector(Engine(catalogue.pattern_rules), practice)
 
 
 def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogue) -> ScanResult:
@@ -208,10 +232,12 @@ def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogu
         max_file_size=settings.max_file_size,
         use_gitignore=settings.gitignore,
     )
-    engine = build_engine(catalogue)
+    detector = build_detector(catalogue)
     sizes = [e.size for e in listing.entries]
     jobs = choose_jobs(settings.jobs, sum(sizes), len(sizes))
-    batch, jobs = detect(engine, listing.entries, FileReader(settings.max_file_size), jobs=jobs, sizes=sizes)
+    batch, jobs = detect(
+        detector, listing.entries, FileReader(settings.max_file_size), jobs=jobs, sizes=sizes
+    )
     return finish(batch.findings, listing, batch, settings, catalogue, started, jobs)
 
 
@@ -232,7 +258,7 @@ def finish(
         stats.add_skip(category, count)
     reported: list[Finding] = []
     suppressed: list[Finding] = []
-    for finding in findings:
+    for finding in analyze_environments(list(findings), settings.environments, catalogue, settings.root):
         if finding.suppressed:
             suppressed.append(finding)
         elif is_below_threshold(finding, settings.min_severity):

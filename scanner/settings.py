@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from prodguard.config import ProjectConfig
+from prodguard.rules.environments import EnvironmentPolicy, load_environments
 from prodguard.rules.model import Severity
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
@@ -33,6 +34,7 @@ class ScanSettings:
     gitignore: bool = True
     config_path: str | None = None
     jobs: int = 0
+    environments: EnvironmentPolicy = field(default_factory=EnvironmentPolicy)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def with_overrides(self, **changes: Any) -> ScanSettings:
@@ -96,6 +98,7 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
         max_file_size=max_file_size,
         gitignore=gitignore,
         config_path=config.path,
+        environments=load_environments(config),
     )
 
 

@@ -172,6 +172,17 @@ def _walk(
     root = os.path.abspath(root)
     # Ignore files of the directories above the scanned one still apply (scanning a sub-folder of a repo).
     inherited = _ancestor_ignores(root, listing) if use_gitignore else []
+    if _named_root_is_ignored(root, inherited):
+        # A folder named on the command line is scanned even when a parent's .gitignore excludes it (as a
+        # vendored tree or a virtualenv would be); its own .gitignore files still apply.
+        listing.notices.append(
+            Notice(
+                display_path(root),
+                "excluded by a parent .gitignore; scanned because it was named explicitly",
+                "ignored",
+            )
+        )
+        inherited = []
     stack: list[tuple[str, list[_IgnoreFile]]] = [(root, inherited)]
     while stack:
         directory, ignores = stack.pop()
@@ -207,6 +218,16 @@ def _walk(
             else:
                 _add_file(entry.path, listing, excludes, project_root, max_file_size, explicit=False)
         stack.extend(reversed(subdirs))
+
+
+def _named_root_is_ignored(root: str, ignores: list[_IgnoreFile]) -> bool:
+    current = Path(root)
+    for directory in (current, *current.parents):
+        if any(ignore.ignores(str(directory), True) for ignore in ignores if str(directory) != ignore.base):
+            return True
+        if (directory / ".git").exists():
+            return False
+    return False
 
 
 def _ancestor_ignores(root: str, listing: Listing) -> list[_IgnoreFile]:

@@ -1,0 +1,219 @@
+"""The environment model shared by the scanner (staging/production analysis) and the guard (refusing a
+call whose organization, project or key belongs to another environment).
+
+Environments are declared once, in ``[tool.prodguard.environments.<name>]``. Without a declaration,
+environments are inferred from names (paths, variable names); inferred answers say so.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pathspec
+from prodguard.config import ProjectConfig
+
+ORG_ID = re.compile(r"^org-[A-Za-z0-9]{24}$")
+PROJECT_ID = re.compile(r"^proj_[A-Za-z0-9]{24}$")
+FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
+_KEYS = {"organization", "projects", "key_fingerprints", "paths", "production"}
+
+
+class Tier(enum.StrEnum):
+    """What matters for separation: production, or anything else (staging, development, test)."""
+
+    PRODUCTION = "production"
+    NON_PRODUCTION = "non-production"
+
+
+# Name tokens, in the order they are tried: a path like tests/prod_fixtures is a test file first.
+_TOKENS: tuple[tuple[str, frozenset[str]], ...] = (
+    (
+        "test",
+        frozenset({"test", "tests", "testing", "qa", "spec", "specs", "fixture", "fixtures", "e2e", "ci"}),
+    ),
+    ("development", frozenset({"dev", "development", "local", "sandbox", "override", "devel"})),
+    ("staging", frozenset({"staging", "stage", "stg", "preprod", "uat", "preview"})),
+    ("production", frozenset({"prod", "production", "live", "prd"})),
+)
+_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])")
+
+
+def tier_of(name: str) -> Tier:
+    """The tier an environment name stands for: ``production``/``prod``/``live`` are production."""
+    tokens = {t.lower() for t in _SPLIT.split(name) if t}
+    return Tier.PRODUCTION if tokens & _TOKENS[-1][1] else Tier.NON_PRODUCTION
+
+
+def infer_from_name(name: str) -> str | None:
+    """An environment name from the tokens of a path or variable name (``PROD_OPENAI_ORG``,
+    ``deploy/staging/app.yaml``, ``.env.development``), or ``None`` when nothing says."""
+    tokens = {t.lower() for t in _SPLIT.split(name) if t}
+    for environment, words in _TOKENS:
+        if tokens & words:
+            return environment
+    return None
+
+
+def key_fingerprint(key: str) -> str:
+    """``sha256:`` and the hex SHA-256 of the key: what configs and logs hold instead of a key."""
+    return "sha256:" + hashlib.sha256(key.strip().encode("utf-8")).hexdigest()
+
+
+def identifier_hash(identifier: str) -> str:
+    """The hash the scanner keeps for a matched value, for comparing declared identifiers with findings."""
+    return hashlib.sha256(identifier.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    organizations: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    key_fingerprints: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    production: bool = False
+
+    @property
+    def tier(self) -> Tier:
+        return Tier.PRODUCTION if self.production else Tier.NON_PRODUCTION
+
+
+@dataclass(frozen=True)
+class Context:
+    """The environment something belongs to, and whether that was declared or inferred."""
+
+    name: str
+    tier: Tier
+    inferred: bool
+
+
+@dataclass(frozen=True)
+class EnvironmentPolicy:
+    """Declared environments (possibly none), with lookups by identifier, fingerprint and path."""
+
+    environments: tuple[Environment, ...] = ()
+    source: str | None = None
+
+    @property
+    def declared(self) -> bool:
+        return bool(self.environments)
+
+    def get(self, name: str) -> Environment | None:
+        return next((e for e in self.environments if e.name == name), None)
+
+    def owner_of(self, value: str) -> Environment | None:
+        """The environment that declares an organization id, project id or key fingerprint."""
+        for env in self.environments:
+            if value in env.organizations or value in env.projects or value in env.key_fingerprints:
+                return env
+        return None
+
+    def owner_of_hash(self, value_hash: str) -> Environment | None:
+        """As ``owner_of``, for a value known only by its SHA-256 (what findings carry)."""
+        for env in self.environments:
+            if any(identifier_hash(v) == value_hash for v in (*env.organizations, *env.projects)):
+                return env
+            if any(fp == f"sha256:{value_hash}" for fp in env.key_fingerprints):
+                return env
+        return None
+
+    def declared_context(self, relative_path: str) -> Context | None:
+        """The environment whose declared ``paths`` match ``relative_path``."""
+        for env in self.environments:
+            if env.paths and pathspec.GitIgnoreSpec.from_lines(env.paths).match_file(relative_path):
+                return Context(env.name, env.tier, inferred=False)
+        return None
+
+
+def inferred_context(name: str) -> Context | None:
+    """The environment a path or variable name suggests, labelled as inferred."""
+    environment = infer_from_name(name)
+    if environment is None:
+        return None
+    return Context(environment, tier_of(environment), inferred=True)
+
+
+def load_environments(config: ProjectConfig) -> EnvironmentPolicy:
+    """Validate ``[tool.prodguard.environments]``; errors name the file and line."""
+    raw = config.table.get("environments", {})
+    if not isinstance(raw, dict):
+        raise config.error("environments must be a table of [environments.<name>] tables", "environments")
+    environments = []
+    owners: dict[str, str] = {}
+    for name, table in raw.items():
+        at = ("environments", name)
+        if not isinstance(table, dict):
+            raise config.error(f"environment {name!r} must be a table", *at)
+        unknown = set(table) - _KEYS
+        if unknown:
+            key = sorted(unknown)[0]
+            raise config.error(
+                f"unknown key {key!r} in environment {name!r} (known: {', '.join(sorted(_KEYS))})", *at, key
+            )
+        organizations = _ids(
+            config,
+            table.get("organization", []),
+            ORG_ID,
+            "an organization id (org- and 24 characters)",
+            *at,
+            "organization",
+        )
+        projects = _ids(
+            config,
+            table.get("projects", []),
+            PROJECT_ID,
+            "a project id (proj_ and 24 characters)",
+            *at,
+            "projects",
+        )
+        fingerprints = _ids(
+            config,
+            table.get("key_fingerprints", []),
+            FINGERPRINT,
+            "a key fingerprint (sha256: and 64 hex digits; `prodguard fingerprint` prints one)",
+            *at,
+            "key_fingerprints",
+        )
+        paths = _ids(config, table.get("paths", []), None, "", *at, "paths")
+        production = table.get("production", tier_of(name) is Tier.PRODUCTION)
+        if not isinstance(production, bool):
+            raise config.error("production must be true or false", *at, "production")
+        for key, values in (
+            ("organization", organizations),
+            ("projects", projects),
+            ("key_fingerprints", fingerprints),
+        ):
+            for value in values:
+                if value in owners and owners[value] != name:
+                    raise config.error(
+                        f"{_shown(value)} is declared for both {owners[value]!r} and {name!r}: environments must not share identifiers or keys",
+                        *at,
+                        key,
+                    )
+                owners[value] = name
+        environments.append(Environment(name, organizations, projects, fingerprints, paths, production))
+    return EnvironmentPolicy(tuple(environments), config.path)
+
+
+def _shown(value: str) -> str:
+    return value if not value.startswith("sha256:") else value[:15] + "…"
+
+
+def _ids(
+    config: ProjectConfig, value: Any, pattern: re.Pattern[str] | None, what: str, *keys: str
+) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise config.error(f"{keys[-1]} must be a string or a list of strings", *keys)
+    if pattern is not None:
+        for v in values:
+            if v.startswith("sk-"):
+                # Someone pasted a key where its fingerprint belongs; never echo any of it.
+                raise config.error(f"{keys[-1]} holds what looks like an API key; put its fingerprint there instead (`prodguard fingerprint`) and revoke the key", *keys)
+            if not pattern.match(v):
+                raise config.error(f"{keys[-1]}: {v[:8]!r}… is not {what}", *keys)
+    return tuple(values)

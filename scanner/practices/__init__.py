@@ -1,0 +1,110 @@
+"""Code-practice checks: small AST functions over Python files, registered under rule ids whose
+metadata (title, severity, docs) lives in ``rules/packs/practices.toml`` like every other rule.
+
+A check receives a parsed module and yields ``Hit``s; ``run_practices`` turns hits into findings. The
+registry is an explicit dict (no discovery): a rule id in the pack without a check here, or a check
+without a rule, fails the test-suite.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from prodguard.rules.model import Rule
+from prodguard.scanner.blob import Blob
+from prodguard.scanner.filters import is_allowed_inline
+from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, redact
+
+# Files are parsed only when they mention the SDK; most Python files never pay for ``ast.parse``.
+PREFILTER = (b"openai",)
+MAX_PARSE_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One practice problem at a source range (1-based lines, 0-based columns as ``ast`` gives them)."""
+
+    rule_id: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    detail: str = ""
+    # Columns (on ``line``) of a value that must not be shown, e.g. a literal API key.
+    redact_columns: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class PythonFile:
+    """What a check may look at: the parsed tree, the source text and its lines, the path."""
+
+    path: str
+    tree: ast.Module
+    source: str
+    lines: tuple[str, ...]
+
+
+PracticeCheck = Callable[[PythonFile], Iterator[Hit]]
+
+# rule id -> check. Filled by the check modules of this package.
+CHECKS: dict[str, PracticeCheck] = {}
+
+
+def wants(blob: Blob) -> bool:
+    if not blob.path.endswith((".py", ".pyi")) or len(blob.data) > MAX_PARSE_BYTES:
+        return False
+    lowered = blob.data.lower()
+    return any(word in lowered for word in PREFILTER)
+
+
+def run_practices(blob: Blob, rules: Mapping[str, Rule]) -> list[Finding]:
+    """Findings of the enabled practice rules (``rules``, by id) in one Python blob."""
+    active = {rule_id: check for rule_id, check in CHECKS.items() if rule_id in rules}
+    if not active or not wants(blob):
+        return []
+    source = blob.data.decode("utf-8", "replace")
+    try:
+        tree = ast.parse(source, filename=blob.path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []  # not Python 3 source we can parse; the secret rules still ran on it
+    file = PythonFile(blob.path, tree, source, tuple(source.splitlines()))
+    findings = []
+    for rule_id, check in active.items():
+        for hit in check(file):
+            findings.append(_finding(rules[rule_id], hit, file, blob))
+    return findings
+
+
+def _finding(rule: Rule, hit: Hit, file: PythonFile, blob: Blob) -> Finding:
+    line_text = file.lines[hit.line - 1] if 0 < hit.line <= len(file.lines) else ""
+    previous = file.lines[hit.line - 2] if hit.line >= 2 else ""
+    # Identity of a practice finding: the code it is about, whitespace-insensitive, so it survives moves.
+    segment = "\n".join(file.lines[hit.line - 1 : hit.end_line])
+    digest = hashlib.sha256(" ".join(segment.split()).encode("utf-8", "surrogatepass")).hexdigest()
+    allowance = is_allowed_inline(line_text, previous, rule.id)
+    spans = []
+    if hit.redact_columns is not None:
+        start, end = hit.redact_columns
+        spans.append((start, end, redact(line_text[start:end])))
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        kind=rule.kind,
+        path=blob.path,
+        line=hit.line,
+        column=hit.column + 1,
+        end_line=hit.end_line,
+        end_column=hit.end_column + 1,
+        excerpt=build_excerpt(line_text, spans, hit.column),
+        fingerprint=fingerprint(rule.id, digest, blob.path),
+        secret_hash=digest,
+        origin=blob.origin,
+        suppressed=("inline allow" + (f": {allowance.reason}" if allowance.reason else ""))
+        if allowance
+        else None,
+        extra={"detail": hit.detail} if hit.detail else {},
+    )
