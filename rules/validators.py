@@ -11,6 +11,7 @@ import binascii
 import json
 import math
 import re
+import urllib.parse
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -110,6 +111,8 @@ def github_checksum(body: str) -> str:
 
 def _github_checksum(value: str) -> bool:
     """GitHub's 2021 token format: prefix ``gh?_``, 30 random base62 characters, 6 checksum characters."""
+    if not value.isascii():
+        return False
     _, _, body = value.partition("_")
     if len(body) != 36:
         return True  # older or other formats carry no checksum; the pattern decided
@@ -135,12 +138,235 @@ def _not_identifier_like(value: str) -> bool:
     return not re.search(r"[()\[\]\s]", value)
 
 
+# --- Checks for the common-secret and generic packs -------------------------------------------------
+
+_SIGNATURE_MIN = 16  # HS256 signatures are 43 characters; anything much shorter is not a real signature
+
+
+def _jwt_credential(value: str) -> bool:
+    """A signed JWT that can authenticate: not ``alg: none``, not unsigned, not a key meant to be public
+    (Supabase ``anon`` keys ship to browsers by design), not the jwt.io documentation token."""
+    if not _jwt(value):
+        return False
+    header_part, payload_part, signature = value.split(".")
+    header = _b64url_json(header_part)
+    payload = _b64url_json(payload_part)
+    assert isinstance(header, dict) and isinstance(payload, dict)  # _jwt checked both
+    if str(header.get("alg", "")).lower() in ("", "none") or len(signature) < _SIGNATURE_MIN:
+        return False
+    if payload.get("role") == "anon":
+        return False
+    return not (payload.get("sub") == "1234567890" and payload.get("name") == "John Doe")
+
+
+# PEM bodies as they appear in .pem files, JSON strings ("\n" escapes) and concatenated source strings.
+_PEM_BEGIN = "-----BEGIN "
+_PEM_DASHES = "-----"
+_PEM_ESCAPES = re.compile(r"\\[rn]")
+_PEM_NOISE = re.compile(r"[\s\"',]+")
+_PGP_CHECKSUM = re.compile(r"^=[A-Za-z0-9+/]{4}$")
+# Long runs of one character are padding in a template, not key material; runs of ``A`` (zero bits) and
+# ``/`` (one bits) do occur in real DER and OpenSSH encodings.
+_FILLER_RUN = re.compile(r"([B-Za-z0-9+])\1{7,}")
+_OPENSSH_MAGIC = b"openssh-key-v1\x00"
+_PGP_SECRET_KEY_PACKETS = frozenset({0x94, 0x95, 0x96, 0x97, 0xC5})  # tag 5, old and new packet formats
+_MIN_KEY_BYTES = 48  # an Ed25519 PKCS#8 key, the smallest real private key, is 48 bytes
+
+
+def _der_sequence_is_whole(data: bytes) -> bool:
+    """A DER SEQUENCE whose encoded length is exactly the data: a complete key, not a truncated or
+    made-up body (documentation abbreviates keys; real files hold all of them)."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    first = data[1]
+    if first < 0x80:
+        return 2 + first == len(data)
+    count = first & 0x7F
+    if not 1 <= count <= 3:
+        return False
+    return 2 + count + int.from_bytes(data[2 : 2 + count], "big") == len(data)
+
+
+def pem_body_bytes(block: str) -> bytes | None:
+    """The bytes of a PEM block's body (the ``-----BEGIN …-----`` line and ``Name: value`` headers are
+    skipped), or None when it is not base64, too short for a key, or filler."""
+    if block.startswith(_PEM_BEGIN):
+        block = block[block.find(_PEM_DASHES, len(_PEM_BEGIN)) + len(_PEM_DASHES) :]
+    raw_lines = _PEM_ESCAPES.sub("\n", block).splitlines()
+    lines = [_PEM_NOISE.sub("", line) for line in raw_lines if ":" not in line]
+    lines = [line for line in lines if line]
+    if lines and _PGP_CHECKSUM.match(lines[-1]):
+        lines.pop()  # ASCII armor's CRC-24 line is not part of the packet data
+    text = "".join(lines)
+    if not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", text) or _FILLER_RUN.search(text):
+        return None
+    try:
+        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if len(data) >= _MIN_KEY_BYTES else None
+
+
+def _openssh_cipher(data: bytes) -> str | None:
+    """The cipher an OpenSSH private key is stored with (``none`` when unencrypted), None for others."""
+    if not data.startswith(_OPENSSH_MAGIC):
+        return None
+    offset = len(_OPENSSH_MAGIC)
+    size = int.from_bytes(data[offset : offset + 4], "big")
+    return data[offset + 4 : offset + 4 + size].decode("ascii", "replace")
+
+
+def _pem_key_body(value: str) -> bool:
+    """Unencrypted key material: a complete DER structure (PKCS#1, SEC1, PKCS#8), an OpenSSH key
+    stored with cipher ``none``, or an OpenPGP secret-key packet."""
+    data = pem_body_bytes(value)
+    if data is None:
+        return False
+    cipher = _openssh_cipher(data)
+    if cipher is not None:
+        return cipher == "none"
+    return data[0] in _PGP_SECRET_KEY_PACKETS or _der_sequence_is_whole(data)
+
+
+def _pem_encrypted_key_body(value: str) -> bool:
+    """Encrypted key material: an OpenSSH key naming a cipher, a complete DER structure (PKCS#8
+    EncryptedPrivateKeyInfo), or block-cipher output under ``Proc-Type: 4,ENCRYPTED`` headers."""
+    data = pem_body_bytes(value)
+    if data is None:
+        return False
+    cipher = _openssh_cipher(data)
+    if cipher is not None:
+        return cipher != "none"
+    return _der_sequence_is_whole(data) or len(data) % 8 == 0
+
+
+# Values people use as stand-in or default passwords; a leaked one is a weak password, not a secret.
+_WEAK_WORDS = (
+    "password", "passwd", "passw0rd", "p@ssw0rd", "p@ssword", "qwerty", "letmein", "changeit",
+    "welcome", "secret", "default", "example", "admin", "iloveyou", "monkey", "dragon",
+)  # fmt: skip
+_WEAK_EXACT = frozenset(
+    {
+        "root", "toor", "guest", "test", "pass", "postgres", "mysql", "redis", "rabbitmq", "mongo",
+        "mongodb", "user", "username", "demo", "dev", "local", "localhost", "pwd", "db", "database",
+        "foobar", "hunter2", "mariadb", "sa", "oracle", "tiger", "scott", "none", "null", "true", "false",
+    }
+)  # fmt: skip
+
+
+def is_weak_password(value: str) -> bool:
+    """Dictionary, default and stand-in passwords, and values made only of digits."""
+    lowered = value.lower()
+    return lowered in _WEAK_EXACT or value.isdigit() or any(word in lowered for word in _WEAK_WORDS)
+
+
+_BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/]{12,}={0,2}$")
+
+
+def _base64_text(value: str) -> str | None:
+    """The printable ASCII text a base64 value encodes, if it encodes text at all."""
+    if len(value) % 4 or not _BASE64_TEXT.match(value):
+        return None
+    try:
+        text = base64.b64decode(value, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        return None
+    return text if text.isprintable() else None
+
+
+def _not_weak_password(value: str) -> bool:
+    """Not a weak or stand-in password, also once base64-decoded (docs encode ``not my real password``)."""
+    decoded = _base64_text(value)
+    if decoded is not None and (is_placeholder(decoded) or is_weak_password(decoded)):
+        return False
+    return not is_weak_password(value)
+
+
+_LOCAL_HOSTS = ("localhost", "127.", "0.0.0.0", "::1", "[::1]", "host.docker.internal")
+
+
+def _is_local_host(host: str) -> bool:
+    """Loopback addresses and single-label names (docker-compose services such as ``db``)."""
+    host = host.lower().split(":", 1)[0] if not host.startswith("[") else host.lower()
+    return host.startswith(_LOCAL_HOSTS) or "." not in host
+
+
+def _url_credentials(value: str) -> bool:
+    """``user:password@host`` from a connection URL: the password must be a literal (not a template,
+    a variable or a mask), not a stand-in or default, not the user name; on a local or compose host it
+    must also look generated (dev databases use trivial passwords on purpose)."""
+    user, sep, rest = value.partition(":")
+    password, at, host = rest.rpartition("@")
+    if not sep or not at or not password or not host:
+        return False
+    password = urllib.parse.unquote(password)
+    if password[0] in "$%*&" or any(c in password for c in "{}()<>") or is_placeholder(password):
+        return False
+    if password == user or is_weak_password(password):
+        return False
+    if _is_local_host(host):
+        return len(password) >= 10 and _mixed_charset(password) and shannon_entropy(password) >= 3.0
+    return len(password) >= 6
+
+
+_CAMEL_OR_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$")
+_FILE_SUFFIX = re.compile(
+    r"\.(?:pem|key|crt|cer|der|p12|pfx|json|ya?ml|toml|ini|cfg|conf|env|txt|csv|py|js|ts|sh|gpg|asc|jks)$",
+    re.IGNORECASE,
+)
+_DIGEST_PREFIX = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5|blake2b?|sha3-\d+)[-:]", re.IGNORECASE)
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?")
+# Stored password hashes (crypt ``$id$…``, Django ``algorithm$iterations$salt$hash``) are not credentials.
+_PASSWORD_HASH = re.compile(
+    r"^(?:\$[\w-]+\$|(?:pbkdf2|argon2|bcrypt|scrypt|sha\d+|md5)[\w-]*\$)", re.IGNORECASE
+)
+
+
+def looks_like_words(value: str) -> bool:
+    """Names and prose (``OPENAI_API_KEY``, ``my-secret-name``, ``getApiKey``): no digits, and words of
+    four letters on average once split on case changes and separators. Random strings split into many
+    short pieces."""
+    if any(c.isdigit() for c in value):
+        return False
+    pieces = _CAMEL_OR_WORD.findall(value)
+    if not pieces:
+        return True
+    return sum(len(p) for p in pieces) / len(pieces) >= 4
+
+
+def _literal_value(value: str) -> bool:
+    """Rejects what generic assignments pick up that is not a literal credential: code (calls,
+    attribute chains, templates, environment lookups, format strings), paths, URLs, data URIs, file
+    names, digests with an algorithm prefix (lockfile integrity), masks, and plain words or names."""
+    if not value or value[0] in "$%@&*#!~:" or any(c in value for c in "{}()[]<>\\ \t"):
+        return False
+    lowered = value.lower()
+    if lowered.startswith(("data:", "http:", "https:", "file:", "/", "./", "../", "~/")) or "://" in value:
+        return False
+    if _DOTTED_NAME.match(value) or _FILE_SUFFIX.search(value) or _DIGEST_PREFIX.match(value):
+        return False
+    if _PASSWORD_HASH.match(value) or _TIMESTAMP.match(value):
+        return False
+    if len(value) < 32 and _HEX.match(value):  # truncated digests, short ids, colours
+        return False
+    if "/" in value and not re.search(r"[+=]", value) and looks_like_words(value.replace("/", "_")):
+        return False  # a path or a secret-manager reference such as prod/openai/api-key
+    return not looks_like_words(value) and not is_hash_like(value)
+
+
 CHECKS: dict[str, Callable[[str], bool]] = {
     "not_hash_like": _not_hash_like,
     "jwt": _jwt,
     "github_checksum": _github_checksum,
     "mixed_charset": _mixed_charset,
     "not_identifier_like": _not_identifier_like,
+    "jwt_credential": _jwt_credential,
+    "pem_key_body": _pem_key_body,
+    "pem_encrypted_key_body": _pem_encrypted_key_body,
+    "not_weak_password": _not_weak_password,
+    "url_credentials": _url_credentials,
+    "literal_value": _literal_value,
 }
 
 

@@ -23,8 +23,14 @@ def _redacted_example(rule: Rule, text: str) -> str:
 
     engine = Engine([rule])
     lines = text.splitlines()
-    for finding in engine.scan(Blob("example", text.encode("utf-8"))):
-        lines[finding.line - 1] = finding.excerpt
+    findings = engine.scan(Blob("example", text.encode("utf-8")))
+    for finding in sorted(findings, key=lambda f: f.line, reverse=True):
+        # A multi-line secret (a PEM body) continues past its first line: drop the lines it fills and
+        # keep only what follows it on its last line, so no part of the body is published.
+        rest = (
+            lines[finding.end_line - 1][finding.end_column - 1 :] if finding.end_line > finding.line else ""
+        )
+        lines[finding.line - 1 : finding.end_line] = [finding.excerpt] + ([rest] if rest else [])
     return "\n".join(lines)
 
 
