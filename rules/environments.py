@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pathspec
+
 from prodguard.config import ProjectConfig
 
 ORG_ID = re.compile(r"^org-[A-Za-z0-9]{24}$")

@@ -12,14 +12,18 @@ import re
 _NAME_BEFORE = re.compile(r"""["']?([A-Za-z_][\w.-]*)["']?\s*(?:=|:=|=>|:)\s*["'`(\[{]?\s*$""")
 _KEY_LINE = re.compile(r"""^(\s*)(?:-\s+)?["']?([A-Za-z_][\w.-]*)["']?\s*:\s*(?:[{\[]\s*)?(?:#.*)?$""")
 MAX_PARENT_LINES = 200
+MAX_NAME_PREFIX = 256
 
 
-def assignment_name(data: bytes, line_start: int, column: int) -> str | None:
+def assignment_name(data: bytes, line_start: int, column: int, line: str | None = None) -> str | None:
     """The dotted name the value at ``column`` (0-based, characters) of the line starting at byte
-    ``line_start`` is assigned to, or ``None``."""
-    line_end = data.find(b"\n", line_start)
-    line = data[line_start : line_end if line_end >= 0 else len(data)].decode("utf-8", "replace")
-    match = _NAME_BEFORE.search(line[:column])
+    ``line_start`` is assigned to, or ``None``. ``line`` is that line, decoded, when the caller has it."""
+    if line is None:
+        line_end = data.find(b"\n", line_start)
+        line = data[line_start : line_end if line_end >= 0 else len(data)].decode("utf-8", "replace")
+    # Only the text just before the value can name it. Bounding it keeps the search linear: on a long
+    # minified line the pattern backtracks over every identifier run (quadratic, minutes for 40 KB).
+    match = _NAME_BEFORE.search(line[max(0, column - MAX_NAME_PREFIX) : column])
     if match is None:
         return None
     name = match.group(1)

@@ -15,14 +15,26 @@ from prodguard.rules.model import Kind, Rule, Scope
 from prodguard.rules.validators import passes
 from prodguard.scanner.assignments import assignment_name
 from prodguard.scanner.blob import Blob
-from prodguard.scanner.filters import is_allowed_inline
-from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, hash_secret, redact
+from prodguard.scanner.filters import Allowance, is_allowed_inline
+from prodguard.scanner.finding import Finding, RedactedLine, fingerprint, hash_secret, redact
 from prodguard.scanner.prefilter import Prefilter, build_prefilter
 
 # A secret, with what introduces it (``api_key = "``), fits well inside this many bytes either side of
 # its keyword; bounding the window keeps minified one-line files linear.
 WINDOW = 1024
 GENERIC_PROVIDER = "generic"
+# How far a rule's context words are looked for either side of a match, at most (``context.lines``
+# lines, but no more than this many bytes).
+CONTEXT_REACH = 4 * WINDOW
+
+
+@dataclass(frozen=True)
+class SecretSpan:
+    """Where a rule matched a secret, in bytes of the scanned data."""
+
+    start: int
+    end: int
+    rule: Rule
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,13 @@ class Engine:
 
     def scan(self, blob: Blob) -> list[Finding]:
         """Findings in ``blob``, sorted by position, each with a redacted excerpt."""
-        data = blob.data
+        return _to_findings(blob, self._candidates(blob.data))
+
+    def spans(self, data: bytes) -> list[SecretSpan]:
+        """Byte spans of the secrets in ``data`` (for redacting text in place, as the guard does)."""
+        return [SecretSpan(c.start, c.end, c.rule) for c in self._candidates(data)]
+
+    def _candidates(self, data: bytes) -> list[_Candidate]:
         if self._prefilter is None or not data:
             return []
         hits = self._prefilter.hits(data)
@@ -71,17 +89,19 @@ class Engine:
         size = len(data)
         for kid, end in hits:
             start = end - len(self._keywords[kid])
+            # The window, clipped to the hit's line. Line ends are searched for within the window only:
+            # a whole-line search per hit is quadratic on a long minified line with many hits.
+            floor = max(0, start - WINDOW)
+            newline = data.rfind(b"\n", floor, start)
+            lo = newline + 1 if newline >= 0 else floor
+            hi = data.find(b"\n", end, end + WINDOW)
+            if hi < 0:
+                hi = min(size, end + WINDOW)
             for rule_number in self._rules_of[kid]:
                 if self.rules[rule_number].scope is Scope.FILE:
                     file_rules.add(rule_number)
                     continue
-                line_start = data.rfind(b"\n", 0, start) + 1
-                line_end = data.find(b"\n", end)
-                if line_end < 0:
-                    line_end = size
-                line_windows[rule_number].append(
-                    (max(line_start, start - WINDOW), min(line_end, end + WINDOW))
-                )
+                line_windows[rule_number].append((lo, hi))
         candidates: list[_Candidate] = []
         for rule_number, windows in line_windows.items():
             rule = self.rules[rule_number]
@@ -89,7 +109,7 @@ class Engine:
                 candidates.extend(self._match(rule, data, lo, hi))
         for rule_number in file_rules:
             candidates.extend(self._match(self.rules[rule_number], data, 0, size))
-        return _to_findings(blob, _prefer_specific(_dedupe(candidates)))
+        return _prefer_specific(_dedupe(candidates))
 
     def _match(self, rule: Rule, data: bytes, lo: int, hi: int) -> list[_Candidate]:
         found = []
@@ -147,17 +167,21 @@ def _prefer_specific(candidates: list[_Candidate]) -> list[_Candidate]:
 
 
 def _context_near(data: bytes, start: int, end: int, words: tuple[str, ...], lines: int) -> bool:
+    # The region is also capped in bytes: on a long minified line, ``lines`` lines can be the whole
+    # file, and searching it once per candidate is quadratic.
+    floor = max(0, start - CONTEXT_REACH)
+    ceiling = min(len(data), end + CONTEXT_REACH)
     lo = start
     for _ in range(lines + 1):
-        lo = data.rfind(b"\n", 0, lo)
+        lo = data.rfind(b"\n", floor, lo)
         if lo < 0:
-            lo = 0
+            lo = floor
             break
     hi = end
     for _ in range(lines + 1):
-        nxt = data.find(b"\n", hi + 1)
+        nxt = data.find(b"\n", hi + 1, ceiling)
         if nxt < 0:
-            hi = len(data)
+            hi = ceiling
             break
         hi = nxt
     region = data[lo:hi].lower()
@@ -180,11 +204,25 @@ def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
     located = []
     line_number = 1
     cursor = 0
+    # Work per line is done once per line, not once per finding on it: a minified line can hold
+    # thousands of findings, and per-finding work proportional to its length would be quadratic.
+    line_start = line_end = -1
+    ascii_line = True
+    mark = mark_col = 0  # a byte offset on the current line and its column, to count columns onward
     for c in candidates:
         line_number += data.count(b"\n", cursor, c.start)
         cursor = c.start
-        line_start, line_end = _line_bounds(data, c.start)
-        col = len(data[line_start : c.start].decode("utf-8", "replace"))
+        if c.start > line_end:
+            line_start, line_end = _line_bounds(data, c.start)
+            ascii_line = data[line_start:line_end].isascii()
+            mark, mark_col = line_start, 0
+        if not ascii_line:
+            # Decoding in two parts counts the same as in one when the cut is not inside a character.
+            if mark != line_start and 0x80 <= data[mark] < 0xC0:
+                mark, mark_col = line_start, 0
+            mark_col += len(data[mark : c.start].decode("utf-8", "replace"))
+            mark = c.start
+        col = c.start - line_start if ascii_line else mark_col
         first_line_end = min(c.end, line_end)
         end_col = col + len(data[c.start : first_line_end].decode("utf-8", "replace"))
         secret_text = c.secret.decode("utf-8", "replace")
@@ -196,15 +234,22 @@ def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
         else:
             end_col_last = end_col
         located.append((c, line_number, line_start, line_end, col, line_number + newlines, end_col_last))
+    lines: dict[int, tuple[str, RedactedLine, str]] = {}
+    allowances: dict[tuple[int, str], Allowance | None] = {}
     findings = []
     for c, line, line_start, line_end, col, end_line, end_col in located:
-        line_text = data[line_start:line_end].decode("utf-8", "replace")
-        prev_start, _ = _line_bounds(data, max(line_start - 1, 0)) if line_start else (0, 0)
-        previous = data[prev_start : max(line_start - 1, 0)].decode("utf-8", "replace") if line_start else ""
-        allowance = is_allowed_inline(line_text, previous, c.rule.id)
+        if line_start not in lines:
+            line_text = data[line_start:line_end].decode("utf-8", "replace")
+            prev_start, _ = _line_bounds(data, max(line_start - 1, 0)) if line_start else (0, 0)
+            previous = data[prev_start : line_start - 1].decode("utf-8", "replace") if line_start else ""
+            lines[line_start] = (line_text, RedactedLine.build(line_text, spans_by_line[line_start]), previous)
+        line_text, redacted, previous = lines[line_start]
+        if (line_start, c.rule.id) not in allowances:
+            allowances[line_start, c.rule.id] = is_allowed_inline(line_text, previous, c.rule.id)
+        allowance = allowances[line_start, c.rule.id]
         secret_hash = hash_secret(c.secret)
         assigned_to = (
-            assignment_name(data, line_start, col)
+            assignment_name(data, line_start, col, line_text)
             if c.rule.kind is Kind.IDENTIFIER or c.rule.provider == "openai"
             else None
         )
@@ -219,7 +264,7 @@ def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
                 column=col + 1,
                 end_line=end_line,
                 end_column=end_col + 1,
-                excerpt=build_excerpt(line_text, spans_by_line[line_start], col),
+                excerpt=redacted.excerpt(col),
                 fingerprint=fingerprint(c.rule.id, secret_hash, blob.path),
                 secret_hash=secret_hash,
                 origin=blob.origin,

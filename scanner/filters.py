@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import pathspec
+
 from prodguard.rules.model import Severity
 from prodguard.scanner.finding import Finding
 

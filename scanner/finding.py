@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from prodguard.rules.model import Kind, Severity
@@ -65,52 +67,79 @@ def build_excerpt(line_text: str, spans: list[tuple[int, int, str]], focus: int)
     """The line with every secret span replaced by its redaction, trimmed around ``focus``.
 
     ``spans`` are (start, end, replacement) in character offsets of ``line_text``; all of them are
-    replaced, not only the reported one, so a second secret on the same line cannot leak. Overlapping
-    spans are hidden whole, and other occurrences of a reported secret on the line (where no rule
-    matched it, say glued to other text) are replaced too.
+    replaced, not only the reported one, so a second secret on the same line cannot leak (see
+    ``RedactedLine``).
     """
-    out: list[str] = []
-    length = 0  # of the text in ``out``
-    cursor = 0
-    shifted: int | None = None  # ``focus`` in the redacted text
-    for start, end, replacement in sorted(_with_repeats(line_text, spans)):
-        if end <= cursor:
-            continue
-        if start < cursor:  # overlaps the span just replaced: hide its remainder as well
-            start, replacement = cursor, ""
-        if shifted is None and focus < start:
-            shifted = length + focus - cursor
-        out.append(line_text[cursor:start])
-        length += start - cursor
-        if shifted is None and focus < end:
-            shifted = length
-        out.append(replacement)
-        length += len(replacement)
-        cursor = end
-    if shifted is None:
-        shifted = length + max(focus - cursor, 0)
-    out.append(line_text[cursor:])
-    text = "".join(out).rstrip("\r\n")
-    stripped = text.lstrip()
-    shifted -= len(text) - len(stripped)
-    text = stripped.rstrip()
-    if len(text) <= EXCERPT_WIDTH:
-        return text
-    begin = max(0, min(shifted - EXCERPT_WIDTH // 3, len(text) - EXCERPT_WIDTH))
-    clipped = text[begin : begin + EXCERPT_WIDTH]
-    return ("…" if begin else "") + clipped + ("…" if begin + EXCERPT_WIDTH < len(text) else "")
+    return RedactedLine.build(line_text, spans).excerpt(focus)
+
+
+@dataclass(frozen=True)
+class RedactedLine:
+    """A line with its secrets replaced, built once and shared by all the findings on the line (so a
+    minified line with many findings costs its length once, not once per finding).
+
+    Every span is replaced; overlapping spans are hidden whole; other occurrences of a span's text on
+    the line (where no rule matched it, say glued to other text) are replaced too. ``anchors`` maps
+    offsets of the original line to the redacted text: (start, end, new start, new end) per replacement.
+    """
+
+    text: str
+    anchors: tuple[tuple[int, int, int, int], ...]
+
+    @classmethod
+    def build(cls, line_text: str, spans: list[tuple[int, int, str]]) -> RedactedLine:
+        out: list[str] = []
+        anchors: list[tuple[int, int, int, int]] = []
+        length = cursor = 0
+        for start, end, replacement in sorted(_with_repeats(line_text, spans)):
+            if end <= cursor:
+                continue
+            if start < cursor:  # overlaps the span just replaced: hide its remainder as well
+                start, replacement = cursor, ""
+            out.append(line_text[cursor:start])
+            length += start - cursor
+            anchors.append((start, end, length, length + len(replacement)))
+            out.append(replacement)
+            length += len(replacement)
+            cursor = end
+        out.append(line_text[cursor:])
+        return cls("".join(out), tuple(anchors))
+
+    def position(self, offset: int) -> int:
+        """Where ``offset`` of the original line is in the redacted text (a replaced span's start for
+        an offset inside it)."""
+        index = bisect_right(self.anchors, (offset, sys.maxsize)) - 1
+        if index < 0:
+            return offset
+        _, end, new_start, new_end = self.anchors[index]
+        return new_start if offset < end else new_end + offset - end
+
+    def excerpt(self, focus: int) -> str:
+        """The redacted line, stripped and trimmed to ``EXCERPT_WIDTH`` around ``focus`` (an offset of
+        the original line)."""
+        text = self.text.rstrip("\r\n")
+        stripped = text.lstrip()
+        shifted = self.position(focus) - (len(text) - len(stripped))
+        text = stripped.rstrip()
+        if len(text) <= EXCERPT_WIDTH:
+            return text
+        begin = max(0, min(shifted - EXCERPT_WIDTH // 3, len(text) - EXCERPT_WIDTH))
+        clipped = text[begin : begin + EXCERPT_WIDTH]
+        return ("…" if begin else "") + clipped + ("…" if begin + EXCERPT_WIDTH < len(text) else "")
 
 
 def _with_repeats(line_text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """``spans`` plus a span for every other occurrence, on the line, of the text a span covers."""
     found = list(spans)
+    secrets: dict[str, str] = {}
     for start, end, replacement in spans:
-        secret = line_text[start:end]
-        if len(secret) < 8:
-            continue
+        if end - start >= 8:
+            secrets.setdefault(line_text[start:end], replacement)
+    covered = {start for start, _, _ in spans}
+    for secret, replacement in secrets.items():
         position = line_text.find(secret)
         while position >= 0:
-            if position != start:
+            if position not in covered:
                 found.append((position, position + len(secret), replacement))
             position = line_text.find(secret, position + 1)
     return found

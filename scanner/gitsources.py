@@ -19,7 +19,7 @@ from prodguard.scanner.blob import Blob, Origin, OriginKind
 from prodguard.scanner.filters import PathFilter
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.git import CatFile, has_commits, introductions, is_shallow, repo_root, staged_entries
-from prodguard.scanner.run import Batch, ReadResult, ScanResult, build_engine, choose_jobs, detect, finish
+from prodguard.scanner.run import Batch, ReadResult, ScanResult, build_detector, choose_jobs, detect, finish
 from prodguard.scanner.settings import ScanSettings
 from prodguard.scanner.sources import Listing, Notice, display_path, is_excluded, text_content
 
@@ -88,10 +88,10 @@ def scan_staged(
             listing.skip("excluded")
             continue
         items.append(GitItem(entry.blob, shown, INDEX))
-    engine = build_engine(catalogue)
+    detector = build_detector(catalogue)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     reader = GitBlobReader(str(root), settings.max_file_size, keep_index=True)
-    batch, jobs = detect(engine, items, reader, jobs=jobs, sizes=[1] * len(items))
+    batch, jobs = detect(detector, items, reader, jobs=jobs)
     return finish(batch.findings, listing, batch, settings, catalogue, started, jobs)
 
 
@@ -137,11 +137,9 @@ def scan_history(
             continue
         origin = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
         items.append(GitItem(intro.blob, _shown(root, intro.path), origin))
-    engine = build_engine(catalogue)
+    detector = build_detector(catalogue)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
-    batch, jobs = detect(
-        engine, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs, sizes=[1] * len(items)
-    )
+    batch, jobs = detect(detector, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs)
     return finish(first_introductions(batch.findings), listing, batch, settings, catalogue, started, jobs)
 
 

@@ -7,6 +7,7 @@ through base64 images; splitting into cells reports "cell 3, line 2" and skips t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from prodguard.scanner.blob import Blob, Origin
@@ -55,10 +56,54 @@ def split_notebook(path: str, data: bytes, origin: Origin) -> list[Blob] | None:
             text = _cell_text(cell)
             if text:
                 blobs.append(Blob(path, text.encode("utf-8", "surrogatepass"), origin, cell=index))
-    # Notebook-level metadata (kernel specs, widget state) can hold tokens too.
+    # Notebook-level metadata (kernel specs, widget state) can hold tokens too. It is scanned where it
+    # stands in the file, so that its findings name the file's own lines.
     metadata = document.get("metadata")
     if isinstance(metadata, dict) and metadata:
-        blobs.append(
-            Blob(path, json.dumps(metadata, indent=1).encode("utf-8", "surrogatepass"), origin, cell=None)
-        )
+        in_place = _metadata_in_place(data)
+        if in_place is None:
+            in_place = json.dumps(metadata, indent=1).encode("utf-8", "surrogatepass")
+        blobs.append(Blob(path, in_place, origin, cell=None))
     return blobs
+
+
+_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _skip_space(text: str, pos: int) -> int:
+    match = _SPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _metadata_in_place(data: bytes) -> bytes | None:
+    """The notebook's top-level ``metadata`` value, preceded by blank lines and spaces so that its lines
+    and columns are the file's; ``None`` if it cannot tell where it stands."""
+    try:
+        text = data.decode("utf-8")
+        pos = _skip_space(text, 0)
+        if text[pos : pos + 1] != "{":
+            return None
+        pos += 1
+        decoder = json.JSONDecoder()
+        while True:
+            pos = _skip_space(text, pos)
+            if text[pos : pos + 1] != '"':
+                return None
+            key, pos = decoder.raw_decode(text, pos)
+            pos = _skip_space(text, pos)
+            if text[pos : pos + 1] != ":":
+                return None
+            pos = _skip_space(text, pos + 1)
+            _, end = decoder.raw_decode(text, pos)
+            if key == "metadata":
+                # What comes before only needs its newlines, and the start column of the value's line.
+                before = text[:pos]
+                indent = len(before) - before.rfind("\n") - 1
+                blank = "\n" * before.count("\n") + " " * indent + text[pos:end]
+                return blank.encode("utf-8", "surrogatepass")
+            pos = _skip_space(text, end)
+            if text[pos : pos + 1] != ",":
+                return None
+            pos += 1
+    except (ValueError, RecursionError):
+        return None

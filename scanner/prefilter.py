@@ -74,6 +74,10 @@ class RegexPrefilter:
             start = match.start()
             # The alternation reports one keyword per position; others may start there too.
             for length in self._by_length:
+                # Near the end a slice comes back short: that would report a shorter keyword at a
+                # made-up end offset, past the end of the data.
+                if start + length > len(data):
+                    continue
                 kid = self._index.get(lowered[start : start + length])
                 if kid is not None:
                     found.append((kid, start + length))

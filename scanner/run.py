@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import chain, islice
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any, NamedTuple, Protocol
 
@@ -24,11 +25,14 @@ from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
 from prodguard.scanner.practices import CHECKS, run_practices
 from prodguard.scanner.settings import ScanSettings
-from prodguard.scanner.sources import Listing, Notice, list_paths, read_entry
+from prodguard.scanner.sources import FileEntry, Listing, Notice, iter_paths, read_entry
 
 # Below this much data a pool costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 PARALLEL_MIN_FILES = 64
+TYPICAL_FILE_SIZE = 8 * 1024
+STAT_LIMIT = 2048
+CHUNK_ITEMS = 256
 
 
 @dataclass
@@ -169,20 +173,17 @@ def _worker_scan(items: list[Any]) -> Batch:
     return _scan_items(state.detector, state.reader, items)
 
 
-def _chunks(items: Sequence[Any], sizes: Sequence[int], jobs: int) -> list[list[Any]]:
-    """Contiguous chunks of similar byte size, several per worker so a slow chunk does not stall the end.
-    Contiguous chunks keep results in input order (history attribution relies on it)."""
-    total = sum(sizes) or 1
-    target = max(total // (jobs * 8), 1)
-    chunks: list[list[Any]] = [[]]
-    size = 0
-    for item, item_size in zip(items, sizes, strict=True):
-        if size >= target:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(item)
-        size += item_size
-    return [c for c in chunks if c]
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Contiguous chunks of ``size`` items; contiguous chunks keep results in input order (history
+    attribution relies on it)."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def choose_jobs(requested: int, total_bytes: int, count: int) -> int:
@@ -194,12 +195,12 @@ def choose_jobs(requested: int, total_bytes: int, count: int) -> int:
     return max(1, requested or (os.cpu_count() or 1))
 
 
-def detect(
-    detector: Detector, items: Sequence[Any], reader: Reader, *, jobs: int, sizes: Sequence[int]
-) -> tuple[Batch, int]:
-    """Read and scan ``items``, in a process pool when ``jobs`` > 1. Results come back in input order."""
-    if jobs <= 1 or len(items) < 2 or "fork" not in get_all_start_methods():
-        return _scan_items(detector, reader, items), 1
+def detect(detector: Detector, items: Iterable[Any], reader: Reader, *, jobs: int) -> tuple[Batch, int]:
+    """Read and scan ``items``, in a process pool when ``jobs`` > 1. ``items`` may be a generator still
+    being produced (a directory walk): chunks go to the workers as they fill, so listing overlaps
+    scanning. Results come back in input order."""
+    if jobs <= 1 or "fork" not in get_all_start_methods():
+        return _scan_items(detector, reader, list(items)), 1
     merged = Batch()
     with ProcessPoolExecutor(
         max_workers=jobs,
@@ -207,7 +208,9 @@ def detect(
         initializer=_init_worker,
         initargs=(_WorkerState(detector, reader),),
     ) as pool:
-        for batch in pool.map(_worker_scan, _chunks(items, sizes, jobs)):
+        futures = [pool.submit(_worker_scan, chunk) for chunk in _chunks(items, CHUNK_ITEMS)]
+        for future in futures:
+            batch = future.result()
             merged.findings.extend(batch.findings)
             merged.notices.extend(batch.notices)
             merged.files += batch.files
@@ -215,6 +218,23 @@ def detect(
             for key, count in batch.skipped.items():
                 merged.skipped[key] = merged.skipped.get(key, 0) + count
     return merged, jobs
+
+
+def _sizes(entries: Sequence[FileEntry]) -> list[int]:
+    """File sizes for the pool decision and load balancing. Listing does not stat files; for small
+    trees a stat each is cheap and exact, large trees use a typical size (they get a pool anyway)."""
+    if len(entries) > STAT_LIMIT:
+        return [e.size if e.size >= 0 else TYPICAL_FILE_SIZE for e in entries]
+    sizes = []
+    for entry in entries:
+        size = entry.size
+        if size < 0:
+            try:
+                size = os.stat(entry.location).st_size
+            except OSError:
+                size = TYPICAL_FILE_SIZE
+        sizes.append(size)
+    return sizes
 
 
 def build_detector(catalogue: Catalogue) -> Detector:
@@ -225,19 +245,25 @@ def build_detector(catalogue: Catalogue) -> Detector:
 def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogue) -> ScanResult:
     """Scan files and directories (the working tree) with ``catalogue``'s pattern rules."""
     started = time.perf_counter()
-    listing = list_paths(
+    listing = Listing()
+    entries = iter_paths(
         paths,
+        listing,
         excludes=PathFilter(settings.exclude),
         project_root=settings.root,
         max_file_size=settings.max_file_size,
         use_gitignore=settings.gitignore,
     )
     detector = build_detector(catalogue)
-    sizes = [e.size for e in listing.entries]
-    jobs = choose_jobs(settings.jobs, sum(sizes), len(sizes))
-    batch, jobs = detect(
-        detector, listing.entries, FileReader(settings.max_file_size), jobs=jobs, sizes=sizes
-    )
+    # Decide on a pool from the first files: a small tree is measured exactly, a large one gets a pool
+    # at once and the rest of the walk streams into it.
+    head = list(islice(entries, STAT_LIMIT + 1))
+    if settings.jobs == 0 and len(head) <= STAT_LIMIT:
+        sizes = _sizes(head)
+        jobs = choose_jobs(0, sum(sizes), len(head))
+    else:
+        jobs = choose_jobs(settings.jobs, PARALLEL_MIN_BYTES, PARALLEL_MIN_FILES)
+    batch, jobs = detect(detector, chain(head, entries), FileReader(settings.max_file_size), jobs=jobs)
     return finish(batch.findings, listing, batch, settings, catalogue, started, jobs)
 
 

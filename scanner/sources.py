@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
+
 from prodguard.errors import UsageError
 from prodguard.scanner.filters import PathFilter
 
@@ -27,6 +28,10 @@ class Notice:
     path: str
     message: str
     category: str
+
+
+# Size of a listed file not stat'ed while listing (the reader checks it on the open file).
+UNKNOWN_SIZE = -1
 
 
 @dataclass(frozen=True)
@@ -79,10 +84,13 @@ class _IgnoreFile:
     spec: pathspec.GitIgnoreSpec
 
     def ignores(self, path: str, is_dir: bool) -> bool:
-        rel = os.path.relpath(path, self.base).replace(os.sep, "/")
-        if rel.startswith(".."):
+        # Walked paths are absolute strings built from the base, so slicing replaces os.path.relpath
+        # (which dominated listing time on large trees).
+        prefix = self.base.rstrip(os.sep) + os.sep
+        if not path.startswith(prefix):
             return False
-        return self.spec.match_file(rel + "/" if is_dir else rel)
+        rel = path[len(prefix) :].replace(os.sep, "/")
+        return bool(self.spec.match_file(rel + "/" if is_dir else rel))
 
 
 def _read_ignore_file(directory: str, listing: Listing) -> _IgnoreFile | None:
@@ -110,17 +118,50 @@ def list_paths(
 ) -> Listing:
     """Files under the given directories (honouring .gitignore and excludes) and the given files."""
     listing = Listing()
+    found = list(
+        iter_paths(
+            paths,
+            listing,
+            excludes=excludes,
+            project_root=project_root,
+            max_file_size=max_file_size,
+            use_gitignore=use_gitignore,
+        )
+    )
+    listing.entries = found
+    return listing
+
+
+def iter_paths(
+    paths: Sequence[str],
+    listing: Listing,
+    *,
+    excludes: PathFilter,
+    project_root: Path,
+    max_file_size: int,
+    use_gitignore: bool = True,
+) -> Iterator[FileEntry]:
+    """As ``list_paths``, yielding files directory by directory so that scanning can start while the
+    tree is still being listed; notices and skip counts accumulate in ``listing``."""
     for raw in paths:
         if not os.path.lexists(raw):
             raise UsageError(f"no such file or directory: {raw}")
         if os.path.isdir(raw) and not os.path.islink(raw):
-            _walk(raw, listing, excludes, project_root, max_file_size, use_gitignore)
+            for _ in _walk(raw, listing, excludes, project_root, max_file_size, use_gitignore):
+                yield from _drain(listing)
         else:
             _add_file(raw, listing, excludes, project_root, max_file_size, explicit=True)
-    return listing
+        yield from _drain(listing)
+
+
+def _drain(listing: Listing) -> list[FileEntry]:
+    entries, listing.entries = listing.entries, []
+    return entries
 
 
 def is_excluded(path: str, excludes: PathFilter, project_root: Path, is_dir: bool = False) -> bool:
+    if not excludes.patterns:
+        return False
     rel = _relative_to(os.path.abspath(path), project_root)
     if rel is None:
         rel = display_path(path)
@@ -135,8 +176,9 @@ def _add_file(
     max_file_size: int,
     *,
     explicit: bool,
+    shown: str | None = None,
 ) -> None:
-    shown = display_path(path)
+    shown = shown or display_path(path)
     if is_excluded(path, excludes, project_root):
         listing.skip("excluded")
         return
@@ -168,7 +210,7 @@ def _walk(
     project_root: Path,
     max_file_size: int,
     use_gitignore: bool,
-) -> None:
+) -> Iterator[None]:
     root = os.path.abspath(root)
     # Ignore files of the directories above the scanned one still apply (scanning a sub-folder of a repo).
     inherited = _ancestor_ignores(root, listing) if use_gitignore else []
@@ -183,13 +225,12 @@ def _walk(
             )
         )
         inherited = []
+    root_prefix = root.rstrip(os.sep) + os.sep
+    shown_root = display_path(root)
+    shown_prefix = "" if shown_root == "." else shown_root.rstrip("/") + "/"
     stack: list[tuple[str, list[_IgnoreFile]]] = [(root, inherited)]
     while stack:
         directory, ignores = stack.pop()
-        if use_gitignore:
-            own = _read_ignore_file(directory, listing)
-            if own is not None:
-                ignores = [*ignores, own]
         try:
             with os.scandir(directory) as iterator:
                 entries = sorted(iterator, key=lambda e: e.name)
@@ -199,6 +240,12 @@ def _walk(
                 Notice(display_path(directory), f"cannot list directory: {exc.strerror}", "unreadable"),
             )
             continue
+        # Read after listing succeeded: an unreadable directory gets one notice, not a second one for
+        # the .gitignore inside it.
+        if use_gitignore:
+            own = _read_ignore_file(directory, listing)
+            if own is not None:
+                ignores = [*ignores, own]
         subdirs = []
         for entry in entries:
             if entry.name == ".git":
@@ -215,9 +262,26 @@ def _walk(
                     listing.skip("excluded")
                     continue
                 subdirs.append((entry.path, ignores))
+            elif _is_plain_file(entry):
+                # The common case needs no stat call: the directory entry's type says it is a regular
+                # file, and read_entry checks the size on the open file (listing stays cheap).
+                shown = shown_prefix + entry.path[len(root_prefix) :].replace(os.sep, "/")
+                if is_excluded(entry.path, excludes, project_root):
+                    listing.skip("excluded")
+                else:
+                    listing.entries.append(FileEntry(shown, entry.path, UNKNOWN_SIZE))
             else:
-                _add_file(entry.path, listing, excludes, project_root, max_file_size, explicit=False)
+                shown = shown_prefix + entry.path[len(root_prefix) :].replace(os.sep, "/")
+                _add_file(entry.path, listing, excludes, project_root, max_file_size, explicit=False, shown=shown)
         stack.extend(reversed(subdirs))
+        yield
+
+
+def _is_plain_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _named_root_is_ignored(root: str, ignores: list[_IgnoreFile]) -> bool:
@@ -247,10 +311,22 @@ def _ancestor_ignores(root: str, listing: Listing) -> list[_IgnoreFile]:
     return ignores
 
 
+def _open_nonblocking(path: str, flags: int) -> int:
+    # A FIFO swapped in between listing and reading would block ``open`` forever; with O_NONBLOCK it
+    # opens at once and is then skipped as not a regular file (no effect on regular files).
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
 def read_entry(entry: FileEntry, max_file_size: int) -> tuple[bytes | None, Notice | None, str | None]:
     """(data, notice, skip category). Binary files are skipped; UTF-16 text is converted to UTF-8."""
     try:
-        with open(entry.location, "rb") as handle:
+        with open(entry.location, "rb", opener=_open_nonblocking) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return None, Notice(entry.path, "not a regular file any more", "special"), "special"
+            if info.st_size > max_file_size:
+                message = f"skipped: {info.st_size / 1048576:.1f} MiB is over the {max_file_size / 1048576:.1f} MiB limit (max_file_size)"
+                return None, Notice(entry.path, message, "too_large"), "too_large"
             data = handle.read(max_file_size + 1)
     except FileNotFoundError:
         return None, Notice(entry.path, "vanished during the scan", "vanished"), "vanished"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+
 from prodguard.cli import cli
 from prodguard.rules.catalogue import Catalogue, load_catalogue
 from prodguard.scanner.engine import Engine

@@ -4,6 +4,7 @@ pattern, validators) and each ``examples.ignore`` entry is not. A rule cannot sh
 from __future__ import annotations
 
 import pytest
+
 from prodguard.rules.catalogue import load_catalogue
 from prodguard.rules.model import Rule
 from prodguard.scanner.blob import Blob

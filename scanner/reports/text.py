@@ -9,12 +9,13 @@ from __future__ import annotations
 from itertools import groupby
 from typing import TextIO
 
+from rich.console import Console
+from rich.text import Text
+
 from prodguard.rules.catalogue import Catalogue
 from prodguard.rules.model import Severity
 from prodguard.scanner.reports.common import printable
 from prodguard.scanner.run import ScanResult
-from rich.console import Console
-from rich.text import Text
 
 _STYLE = {
     Severity.CRITICAL: "bold red",

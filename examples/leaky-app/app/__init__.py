@@ -1,0 +1,1 @@
+"""Support bot: a small FastAPI service in front of the OpenAI API."""
