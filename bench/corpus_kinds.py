@@ -113,8 +113,8 @@ def private_key_block(rng: Random) -> tuple[str, ...]:
     label, prefix, size = rng.choice(
         [
             ("RSA PRIVATE KEY", bytes.fromhex("308204a40201000282010100"), 1180),
-            ("PRIVATE KEY", bytes.fromhex("308204bd020100300d06092a864886f70d0101010500048204a7"), 1190),
-            ("EC PRIVATE KEY", bytes.fromhex("30770201010420"), 112),
+            ("PRIVATE KEY", bytes.fromhex("308204bd020100300d06092a864886f70d0101010500048204a7"), 1191),
+            ("EC PRIVATE KEY", bytes.fromhex("30770201010420"), 114),
             ("OPENSSH PRIVATE KEY", b"openssh-key-v1\x00\x00\x00\x00\x04none", 360),
         ]
     )

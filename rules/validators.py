@@ -335,6 +335,32 @@ def looks_like_words(value: str) -> bool:
     return sum(len(p) for p in pieces) / len(pieces) >= 4
 
 
+_RANDOM_PIECE_MIN = 10
+_RANDOM_PIECE_WORD_LENGTH = 3  # camel-case names average longer words: X25519PrivateKey -> X, Private, Key
+
+
+def _is_random_piece(piece: str) -> bool:
+    """A piece of a dotted value that no one would name a module or attribute: long, with lower case,
+    upper case and digits, and split by case changes into mostly one- and two-letter runs
+    (``XkW0xiCGFhUTuMPe``; not ``X25519PrivateKey`` or ``LLM_GATEWAY_API_KEY``)."""
+    if len(piece) < _RANDOM_PIECE_MIN or not (
+        any(c.islower() for c in piece)
+        and any(c.isupper() for c in piece)
+        and any(c.isdigit() for c in piece)
+    ):
+        return False
+    runs = [run for run in _CAMEL_OR_WORD.findall(piece) if not run.isdigit()]
+    return not runs or sum(len(run) for run in runs) / len(runs) < _RANDOM_PIECE_WORD_LENGTH
+
+
+def _is_dotted_name(value: str) -> bool:
+    """An attribute chain or module path (``settings.API_KEY``, ``AWS::ApiGateway::ApiKey``); a password
+    that happens to hold a dot between random characters is not one."""
+    if not _DOTTED_NAME.match(value):
+        return False
+    return not any(_is_random_piece(piece) for piece in re.split(r"\.|::|->", value))
+
+
 def _literal_value(value: str) -> bool:
     """Rejects what generic assignments pick up that is not a literal credential: code (calls,
     attribute chains, templates, environment lookups, format strings), paths, URLs, data URIs, file
@@ -344,7 +370,7 @@ def _literal_value(value: str) -> bool:
     lowered = value.lower()
     if lowered.startswith(("data:", "http:", "https:", "file:", "/", "./", "../", "~/")) or "://" in value:
         return False
-    if _DOTTED_NAME.match(value) or _FILE_SUFFIX.search(value) or _DIGEST_PREFIX.match(value):
+    if _is_dotted_name(value) or _FILE_SUFFIX.search(value) or _DIGEST_PREFIX.match(value):
         return False
     if _PASSWORD_HASH.match(value) or _TIMESTAMP.match(value):
         return False
@@ -370,6 +396,38 @@ CHECKS: dict[str, Callable[[str], bool]] = {
 }
 
 
+# A value shorter than ``_SHORT_VALUE`` characters need only reach this share of the highest entropy a value
+# of its length can reach (log2 of its length), when that is below the rule's ``min_entropy``. A flat 3.3
+# bits rejects half of all random 10-character passwords of letters, digits and symbols and a fifth of
+# 12-character ones; 80% of the maximum rejects under 1% of them. Longer values (every provider format)
+# are held to ``min_entropy`` unchanged, and so are short values with fewer than three character
+# classes: lower-case-and-digit strings such as ``h480djs93hd8`` are what documentation types as a
+# made-up token.
+_SHORT_VALUE = 18
+_SHORT_VALUE_ENTROPY_SHARE = 0.8
+_SHORT_VALUE_CLASSES = 3
+
+
+def _character_classes(value: str) -> int:
+    """How many of lower case, upper case, digits and other characters ``value`` uses."""
+    return sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+
+
+def entropy_floor(value: str, min_entropy: float) -> float:
+    """The entropy ``value`` must reach: ``min_entropy``, lowered for values too short to reach it that mix
+    three or more character classes, as generated passwords do."""
+    if not value or len(value) >= _SHORT_VALUE or _character_classes(value) < _SHORT_VALUE_CLASSES:
+        return min_entropy
+    return min(min_entropy, _SHORT_VALUE_ENTROPY_SHARE * math.log2(len(value)))
+
+
 def passes(value: str, validation: Validation) -> bool:
     """True when ``value`` passes every check ``validation`` asks for."""
     if len(value) < validation.min_length:
@@ -378,6 +436,6 @@ def passes(value: str, validation: Validation) -> bool:
         return False
     if validation.placeholder and is_placeholder(value):
         return False
-    if validation.min_entropy and shannon_entropy(value) < validation.min_entropy:
+    if validation.min_entropy and shannon_entropy(value) < entropy_floor(value, validation.min_entropy):
         return False
     return all(CHECKS[name](value) for name in validation.checks)
