@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 import click
+
 from prodguard import __version__
 from prodguard.errors import ProdguardError
 
@@ -279,6 +280,122 @@ def rules_show(rule_id: str, config: str | None) -> None:
     from prodguard.scanner.commands import rules_show as run
 
     _exit(lambda: run(rule_id, config))
+
+
+@cli.group()
+def logs() -> None:
+    """Read, verify and maintain the encrypted audit log.
+
+    \b
+    Keys come from PRODGUARD_LOG_KEYS (id:base64, newest first), the file named
+    by PRODGUARD_LOG_KEY_FILE, or --key-file (mode 0600). Exit codes: 0 fine,
+    1 verification failed, 2 usage, configuration or key error.
+    """
+
+
+def _log_options(function: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(
+        (
+            click.option(
+                "--dir",
+                "directory",
+                type=click.Path(file_okay=False),
+                help="Audit log directory [default: the policy's, or .prodguard/audit].",
+            ),
+            click.option(
+                "--config", type=click.Path(dir_okay=False), help="prodguard.toml or pyproject.toml to use."
+            ),
+            click.option(
+                "--key-file",
+                type=click.Path(dir_okay=False),
+                help="Key file (mode 0600) instead of the environment.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+@logs.command("show")
+@_log_options
+@click.option(
+    "--since", help="Only records from this time on: an ISO date/time (UTC) or a duration back (2h, 7d)."
+)
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--system", is_flag=True, help="Also show checkpoints (purge, rotation, crash recovery).")
+def logs_show(
+    directory: str | None, config: str | None, key_file: str | None, since: str | None, fmt: str, system: bool
+) -> None:
+    """Print the decrypted records, oldest first."""
+    from prodguard.guard._audit_cli import logs_show as run
+
+    _exit(
+        lambda: run(
+            directory=directory, config=config, key_file=key_file, since=since, fmt=fmt, system=system
+        )
+    )
+
+
+@logs.command("verify")
+@_log_options
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option(
+    "--expect-head", metavar="SEQ:LINK", help="A head printed by an earlier verify; detects truncation."
+)
+def logs_verify(
+    directory: str | None, config: str | None, key_file: str | None, fmt: str, expect_head: str | None
+) -> None:
+    """Check every segment and record; exit 1 naming the exact segment and record of any tampering."""
+    from prodguard.guard._audit_cli import logs_verify as run
+
+    _exit(
+        lambda: run(directory=directory, config=config, key_file=key_file, fmt=fmt, expect_head=expect_head)
+    )
+
+
+@logs.command("keygen")
+@click.option("--id", "key_id", help="Key id (default: k<date>-<random>).")
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    help="Add the key first in this file (created with mode 0600) instead of printing it.",
+)
+def logs_keygen(key_id: str | None, key_file: str | None) -> None:
+    """Generate a new audit log key."""
+    from prodguard.guard._audit_cli import logs_keygen as run
+
+    _exit(lambda: run(key_id=key_id, key_file=key_file))
+
+
+@logs.command("rotate")
+@_log_options
+def logs_rotate(directory: str | None, config: str | None, key_file: str | None) -> None:
+    """Re-encrypt older segments under the newest key (atomically, one segment at a time)."""
+    from prodguard.guard._audit_cli import logs_rotate as run
+
+    _exit(lambda: run(directory=directory, config=config, key_file=key_file))
+
+
+@logs.command("purge")
+@_log_options
+@click.option("--older-than", metavar="AGE", help="e.g. 30d [default: the policy's retention_days].")
+def logs_purge(
+    directory: str | None, config: str | None, key_file: str | None, older_than: str | None
+) -> None:
+    """Remove whole segments older than AGE, recording the purge as a signed checkpoint."""
+    from prodguard.guard._audit_cli import logs_purge as run
+
+    _exit(lambda: run(directory=directory, config=config, key_file=key_file, older_than=older_than))
+
+
+@cli.command()
+@click.option("--config", type=click.Path(dir_okay=False), help="prodguard.toml or pyproject.toml to use.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def usage(config: str | None, fmt: str) -> None:
+    """Show current spend and remaining budget per scope (from the guard's state backend)."""
+    from prodguard.guard._usage_cli import usage as run
+
+    _exit(lambda: run(config, fmt, sys.stdout))
 
 
 def _exit(command: Callable[[], int]) -> None:

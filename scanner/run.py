@@ -9,14 +9,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from itertools import chain, islice
-from multiprocessing import get_all_start_methods, get_context
 from typing import Any, NamedTuple, Protocol
 
 from prodguard.rules.catalogue import Catalogue
-from prodguard.rules.model import Kind, Rule, Severity
+from prodguard.rules.model import Rule, Severity
 from prodguard.scanner.blob import WORKING_TREE, Blob, Origin
 from prodguard.scanner.engine import Engine
 from prodguard.scanner.envanalysis import analyze as analyze_environments
@@ -31,6 +29,8 @@ from prodguard.scanner.sources import FileEntry, Listing, Notice, iter_paths, re
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 PARALLEL_MIN_FILES = 64
 TYPICAL_FILE_SIZE = 8 * 1024
+# Practice rules about a literal that a secret rule reports too when it recognises the literal's format.
+SUPERSEDED_BY_SECRETS = frozenset({"PG301"})
 STAT_LIMIT = 2048
 CHUNK_ITEMS = 256
 
@@ -102,10 +102,14 @@ def _redacted_like(practice: list[Finding], secrets: list[Finding]) -> list[Find
     if not practice or not secrets:
         return practice
     redacted_lines = {(f.cell, f.line): f.excerpt for f in secrets}
-    return [
-        replace(f, excerpt=redacted_lines[(f.cell, f.line)]) if (f.cell, f.line) in redacted_lines else f
-        for f in practice
-    ]
+    kept = []
+    for f in practice:
+        if (f.cell, f.line) in redacted_lines:
+            if f.rule_id in SUPERSEDED_BY_SECRETS:
+                continue  # the secret rule already reports this literal, more precisely
+            f = replace(f, excerpt=redacted_lines[(f.cell, f.line)])
+        kept.append(f)
+    return kept
 
 
 class ReadResult(NamedTuple):
@@ -199,8 +203,12 @@ def detect(detector: Detector, items: Iterable[Any], reader: Reader, *, jobs: in
     """Read and scan ``items``, in a process pool when ``jobs`` > 1. ``items`` may be a generator still
     being produced (a directory walk): chunks go to the workers as they fill, so listing overlaps
     scanning. Results come back in input order."""
-    if jobs <= 1 or "fork" not in get_all_start_methods():
+    if jobs <= 1 or not hasattr(os, "fork"):
         return _scan_items(detector, reader, list(items)), 1
+    # Imported here: a pre-commit run over a few files never pays for multiprocessing's import.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     merged = Batch()
     with ProcessPoolExecutor(
         max_workers=jobs,
@@ -238,7 +246,9 @@ def _sizes(entries: Sequence[FileEntry]) -> list[int]:
 
 
 def build_detector(catalogue: Catalogue) -> Detector:
-    practice = {r.id: r for r in catalogue.rules if r.kind is Kind.PRACTICE and r.id in CHECKS}
+    # Every rule with an AST check: practice rules, and PG207 (an environment rule the environment
+    # analysis keeps only where several environments exist).
+    practice = {r.id: r for r in catalogue.rules if r.id in CHECKS}
     return Detector(Engine(catalogue.pattern_rules), practice)
 
 

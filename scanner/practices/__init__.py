@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -54,10 +55,10 @@ CHECKS: dict[str, PracticeCheck] = {}
 
 
 def wants(blob: Blob) -> bool:
+    """Python files that import or name the SDK (``import openai`` / ``from openai import``)."""
     if not blob.path.endswith((".py", ".pyi")) or len(blob.data) > MAX_PARSE_BYTES:
         return False
-    lowered = blob.data.lower()
-    return any(word in lowered for word in PREFILTER)
+    return any(word in blob.data for word in PREFILTER)
 
 
 def run_practices(blob: Blob, rules: Mapping[str, Rule]) -> list[Finding]:
@@ -70,7 +71,9 @@ def run_practices(blob: Blob, rules: Mapping[str, Rule]) -> list[Finding]:
         tree = ast.parse(source, filename=blob.path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []  # not Python 3 source we can parse; the secret rules still ran on it
-    file = PythonFile(blob.path, tree, source, tuple(source.splitlines()))
+    # Lines as the parser numbers them: str.splitlines() also breaks at form feeds and other separators,
+    # which would shift every later line (and show an unredacted line as another finding's excerpt).
+    file = PythonFile(blob.path, tree, source, tuple(re.split(r"\r\n|\r|\n", source)))
     findings = []
     for rule_id, check in active.items():
         for hit in check(file):
@@ -108,3 +111,24 @@ def _finding(rule: Rule, hit: Hit, file: PythonFile, blob: Blob) -> Finding:
         else None,
         extra={"detail": hit.detail} if hit.detail else {},
     )
+
+
+# The checks import Hit/PythonFile from this module, so they are registered once those exist.
+from prodguard.scanner.practices import call_checks, client_checks  # noqa: E402
+
+# Every check but PG301's own hides literal keys on the lines it reports.
+_hide = client_checks.hiding_literal_keys
+CHECKS.update(
+    {
+        "PG207": _hide(client_checks.client_without_organization),
+        "PG301": client_checks.literal_api_key,
+        "PG302": _hide(client_checks.literal_organization),
+        "PG303": _hide(client_checks.plain_http_base_url),
+        "PG304": _hide(client_checks.tls_verification_disabled),
+        "PG305": _hide(client_checks.retries_disabled),
+        "PG306": _hide(call_checks.uncapped_generation),
+        "PG307": _hide(call_checks.logged_prompt_or_response),
+        "PG308": _hide(call_checks.unmoderated_user_generation),
+        "PG309": _hide(call_checks.missing_end_user_id),
+    }
+)

@@ -1,0 +1,42 @@
+"""The two-line integration of the runtime guard, runnable against the local test server.
+
+    python examples/guarded_app.py
+
+In an application the two lines are the import and ``protect(OpenAI())``; the rest of the code keeps
+using the official SDK. Here the client points at prodguard's local OpenAI-compatible server so the
+example runs offline and shows what actually left the process.
+"""
+
+from __future__ import annotations
+
+from openai import OpenAI
+
+from prodguard.guard import Policy, protect
+from prodguard.guard.testing import FakeOpenAI
+
+
+def main() -> None:
+    with FakeOpenAI() as upstream:
+        # 1. and 2.: wrap the client. Policy.load() would read [tool.prodguard.guard]; here it is inline.
+        client = protect(
+            OpenAI(base_url=upstream.base_url, api_key="sk-local-example"),
+            Policy.from_mapping({"moderation": {"fail": "closed"}}),
+        )
+        prompt = (
+            "Please email Maria Gonzalez at maria.gonzalez@example.org or call +44 20 7946 0958 about "
+            "the deploy key sk-proj-8XbQ2mRvLtW9kYpZ4nH7cJfD1sA6gE3uVoN0iTqB5wMxKyRzPa2L."
+        )
+        answer = client.chat.completions.create(
+            model="gpt-4.1-mini",
+            messages=[{"role": "user", "content": prompt}],
+            max_completion_tokens=200,
+            end_user="customer-42",
+        )
+        print("what the model received:")
+        print("  ", upstream.last("/v1/chat/completions").body["messages"][0]["content"])
+        print("what the application received:")
+        print("  ", answer.choices[0].message.content)
+
+
+if __name__ == "__main__":
+    main()

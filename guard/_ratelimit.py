@@ -1,0 +1,99 @@
+"""Client-side rate limits: requests and tokens per minute per scope, as sliding windows in the backend.
+
+A limit ``{scope = "project", rpm = 500, tpm = 200000}`` becomes two windows per subject (here: per
+project): one counting requests, one counting tokens. A window admits a call when what it admitted in
+the last ``window_s`` seconds plus the call's amount stays within ``rate * window_s / 60``; so a burst
+can never put more than ``rpm`` requests into any minute (a token bucket would allow up to twice that).
+Tokens are counted the way the API's own limiter estimates them: about four characters per token of
+prompt plus the request's output-token cap, charged when the call is admitted.
+
+When a window is full the call waits until enough entries age out (``on_exhausted = "wait"``, at most
+``max_wait_s``) or fails at once with ``RateLimited`` (``"raise"``). Waiting is requested from the
+driver as ``Sleep`` so that the async client awaits instead of blocking its event loop.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prodguard.guard._errors import RateLimited
+from prodguard.guard._policy_limits import RateLimitRule
+from prodguard.guard._state import WindowAsk
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """I/O request of a step: wait ``seconds`` (``time.sleep`` or ``asyncio.sleep`` in the driver)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PlannedWindow:
+    ask: WindowAsk
+    rule: RateLimitRule
+    metric: str  # "rpm" or "tpm"
+    subject: str
+
+
+def window_key(prefix: str, rule: RateLimitRule, subject: str, metric: str) -> str:
+    return f"{{{prefix}}}:w:{rule.scope}:{subject}:{metric}:{rule.window_s:g}"
+
+
+def plan_windows(
+    prefix: str, rules: Sequence[RateLimitRule], subjects: Sequence[str], tokens: int
+) -> tuple[PlannedWindow, ...]:
+    """The windows a call with ``tokens`` estimated tokens must fit in; ``subjects[i]`` is the call's
+    subject for ``rules[i]``'s scope."""
+    out = []
+    for rule, subject in zip(rules, subjects, strict=True):
+        for metric, rate, amount in (("rpm", rule.rpm, 1), ("tpm", rule.tpm, tokens)):
+            if rate is None:
+                continue
+            capacity = math.floor(rate * rule.window_s / 60)
+            ask = WindowAsk(window_key(prefix, rule, subject, metric), amount, capacity, rule.window_s)
+            out.append(PlannedWindow(ask, rule, metric, subject))
+    return tuple(out)
+
+
+class WaitPolicy:
+    """Decides, for one call, between sleeping and raising when windows are full."""
+
+    def __init__(self, monotonic: float) -> None:
+        self._started = monotonic
+
+    def next_sleep(self, windows: Sequence[PlannedWindow], waits: Sequence[tuple[int, float]], monotonic: float) -> float:
+        """Seconds to sleep before trying again, or raise ``RateLimited``."""
+        index, wait = max(waits, key=lambda item: item[1])
+        window = windows[index]
+        rule = window.rule
+        if math.isinf(wait):
+            raise RateLimited(
+                f"rate limit {rule.scope} {window.metric}: this call alone needs {window.ask.amount} of "
+                f"{window.ask.capacity} per {rule.window_s:g} s; it can never be admitted",
+                scope=rule.scope,
+                subject=window.subject,
+                metric=window.metric,
+                retry_after=None,
+            )
+        bound = min(windows[i].rule.max_wait_s for i, _ in waits)
+        raising = any(windows[i].rule.on_exhausted == "raise" for i, _ in waits)
+        if raising or monotonic + wait > self._started + bound:
+            reason = "on_exhausted = raise" if raising else f"waiting would exceed max_wait_s = {bound:g}"
+            raise RateLimited(
+                f"rate limit {rule.scope} {window.metric} {_rate(rule, window.metric)} reached; room in "
+                f"{wait:.2f} s ({reason})",
+                scope=rule.scope,
+                subject=window.subject,
+                metric=window.metric,
+                retry_after=wait,
+            )
+        # A little jitter, so that callers woken for the same freed room do not all collide again.
+        return wait * random.uniform(1.0, 1.1) + 0.001
+
+
+def _rate(rule: RateLimitRule, metric: str) -> str:
+    return f"{getattr(rule, metric)}/min" + (f" over {rule.window_s:g} s windows" if rule.window_s != 60 else "")

@@ -1,0 +1,207 @@
+"""Code-practice rules prove themselves like pattern rules do: every ``examples.match`` snippet of an AST
+rule yields a finding of that rule through ``run_practices`` (the real parser and checks), every
+``examples.ignore`` snippet yields none. The catalogue and the check registry must agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from prodguard.rules.catalogue import load_catalogue
+from prodguard.rules.model import Kind, Rule
+from prodguard.scanner.blob import Blob
+from prodguard.scanner.finding import Finding
+from prodguard.scanner.practices import CHECKS, run_practices
+from prodguard.scanner.run import build_detector
+
+CATALOGUE = load_catalogue(compile_builtin=True)
+AST_RULES = tuple(r for r in CATALOGUE.rules if r.id in CHECKS)
+ALL_AST = {r.id: r for r in AST_RULES}
+
+
+def _findings(
+    code: str, rule_ids: tuple[str, ...] | None = None, path: str = "app/service.py"
+) -> list[Finding]:
+    rules = ALL_AST if rule_ids is None else {i: ALL_AST[i] for i in rule_ids}
+    return run_practices(Blob(path, code.encode("utf-8")), rules)
+
+
+def _ids(code: str, path: str = "app/service.py") -> list[str]:
+    return sorted(f.rule_id for f in _findings(code, path=path))
+
+
+def _cases(kind: str) -> list[object]:
+    return [
+        pytest.param(rule, example, id=f"{rule.id}-{i}")
+        for rule in AST_RULES
+        for i, example in enumerate(getattr(rule.examples, kind))
+    ]
+
+
+@pytest.mark.parametrize(("rule", "example"), _cases("match"))
+def test_match_example_is_found(rule: Rule, example: str) -> None:
+    found = [f for f in _findings(example, (rule.id,)) if f.rule_id == rule.id]
+    assert found, f"{rule.id} did not report its example"
+    assert all(f.kind is rule.kind and f.severity is rule.severity for f in found)
+
+
+@pytest.mark.parametrize(("rule", "example"), _cases("ignore"))
+def test_ignore_example_is_not_found(rule: Rule, example: str) -> None:
+    assert not _findings(example, (rule.id,)), f"{rule.id} reported an ignore example"
+
+
+def test_catalogue_and_registry_agree() -> None:
+    ast_practice = {r.id for r in CATALOGUE.rules if r.kind is Kind.PRACTICE and not r.pattern}
+    registered_practice = {
+        i for i in CHECKS if (r := CATALOGUE.get(i)) is not None and r.kind is Kind.PRACTICE
+    }
+    assert ast_practice == registered_practice
+    assert set(CHECKS) <= CATALOGUE.ids(), "a check without a rule in the catalogue"
+    for rule_id in CHECKS:
+        rule = CATALOGUE.get(rule_id)
+        assert rule is not None and not rule.pattern
+        assert rule.examples.match and rule.examples.ignore, f"{rule_id} needs examples both ways"
+    assert ALL_AST["PG207"].kind is Kind.ENVIRONMENT
+
+
+def test_detector_runs_every_ast_check_including_the_environment_one() -> None:
+    # PG207 runs where the file is parsed anyway; the environment analysis then keeps its findings only
+    # in repositories with several environments (tests/test_environments.py).
+    detector = build_detector(CATALOGUE)
+    assert set(detector.practice_rules) == set(CHECKS)
+
+
+def test_literal_key_is_redacted_in_the_excerpt() -> None:
+    key = "Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue"
+    finding = _findings(f'from openai import OpenAI\nclient = OpenAI(api_key="{key}")\n', ("PG301",))[0]
+    assert key not in finding.excerpt and key[4:-4] not in finding.excerpt
+    assert finding.excerpt.startswith("client = OpenAI(api_key=")
+    assert (finding.line, finding.column) == (2, 25)
+
+
+def test_columns_are_characters_not_utf8_bytes() -> None:
+    key = "Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue"
+    code = f'from openai import OpenAI\nclient = OpenAI(default_query={{"é": "ü"}}, api_key="{key}")\n'
+    finding = _findings(code, ("PG301",))[0]
+    line = code.splitlines()[1]
+    assert line[finding.column - 1 :].startswith(f'"{key}"')
+    assert key not in finding.excerpt
+
+
+def test_key_through_a_name_is_reported_at_the_literal() -> None:
+    code = (
+        "import openai\n"
+        'SERVICE_KEY = "Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue"\n'
+        "client = openai.AsyncOpenAI(api_key=SERVICE_KEY)\n"
+    )
+    (finding,) = _findings(code, ("PG301",))
+    assert finding.line == 2
+    assert "Zq7Rw2Lp" not in finding.excerpt
+
+
+def test_reassigned_name_is_not_resolved() -> None:
+    code = (
+        "import os\nimport openai\n"
+        'KEY = "Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue"\n'
+        'KEY = os.environ.get("OPENAI_API_KEY", KEY)\n'
+        "client = openai.OpenAI(api_key=KEY)\n"
+    )
+    assert not _findings(code, ("PG301",))
+
+
+def test_files_without_the_sdk_are_not_parsed() -> None:
+    code = 'from somewhere import OpenAI\nclient = OpenAI(api_key="Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue")\n'
+    assert not _findings(code)
+
+
+def test_other_vendors_sdks_are_not_openai() -> None:
+    code = (
+        "import openai\nfrom together import Together\n"
+        "client = Together()\n"
+        'reply = client.chat.completions.create(model="m", messages=[])\n'
+    )
+    assert not _findings(code, ("PG306",))
+
+
+def test_syntax_errors_are_skipped_quietly() -> None:
+    assert not _findings("import openai\ndef broken(:\n")
+
+
+def test_test_code_skips_runtime_rules_but_not_literal_keys() -> None:
+    code = (
+        "from openai import OpenAI\n"
+        'client = OpenAI(max_retries=0, api_key="Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue")\n'
+        'client.chat.completions.create(model="gpt-4o-mini", messages=[])\n'
+    )
+    assert _ids(code, "app/jobs.py") == ["PG207", "PG301", "PG305", "PG306"]
+    assert _ids(code, "tests/test_jobs.py") == ["PG301"]
+
+
+def test_inline_allow_suppresses_a_practice_finding() -> None:
+    code = (
+        "from openai import OpenAI\nclient = OpenAI()\n"
+        "# prodguard: allow-next-line PG306 -- summaries are capped by the prompt\n"
+        'client.responses.create(model="gpt-4o-mini", input="x")\n'
+    )
+    (finding,) = _findings(code, ("PG306",))
+    assert finding.suppressed == "inline allow: summaries are capped by the prompt"
+
+
+def test_raw_response_wrapper_and_legacy_calls_are_generation_calls() -> None:
+    code = (
+        "import openai\nclient = openai.OpenAI()\n"
+        'raw = client.chat.completions.with_raw_response.create(model="m", messages=[])\n'
+        'old = openai.ChatCompletion.create(model="gpt-3.5-turbo", messages=[])\n'
+        'capped = openai.Completion.create(model="davinci-002", prompt="x", max_tokens=5)\n'
+    )
+    assert [f.line for f in _findings(code, ("PG306",))] == [3, 4]
+
+
+def test_logging_metadata_is_fine_but_streamed_text_is_not() -> None:
+    code = (
+        "import logging\nfrom fastapi import FastAPI\nfrom openai import OpenAI\n"
+        "log = logging.getLogger(__name__)\napp = FastAPI()\nclient = OpenAI()\n"
+        '@app.post("/chat")\n'
+        "def chat(q: str):\n"
+        '    stream = client.chat.completions.create(model="m", messages=[{"role": "user", "content": q}], max_tokens=9, stream=True)\n'
+        "    for chunk in stream:\n"
+        '        log.info("usage %s", chunk.usage)\n'
+        "        print(chunk.choices[0].delta.content)\n"
+    )
+    assert [f.line for f in _findings(code, ("PG307",))] == [12]
+
+
+def test_handler_reaches_helpers_through_self_methods() -> None:
+    code = (
+        "from django.views import View\nfrom openai import OpenAI\n"
+        "client = OpenAI()\n"
+        "class Reply(View):\n"
+        "    def post(self, request):\n"
+        '        return self._draft(request.POST["text"])\n'
+        "    def _draft(self, text):\n"
+        '        return client.responses.create(model="m", input=text, max_output_tokens=50)\n'
+    )
+    assert [(f.rule_id, f.line) for f in _findings(code, ("PG308", "PG309"))] == [("PG308", 8), ("PG309", 8)]
+
+
+def test_line_numbers_follow_the_parser_across_form_feeds() -> None:
+    key = "Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue"
+    code = f'import openai\n\x0c\n# page two\nopenai.api_key = "{key}"\nclient = openai.OpenAI()\n'
+    found = {f.rule_id: f for f in _findings(code, ("PG207", "PG301"))}
+    assert found["PG207"].line == 5 and found["PG207"].excerpt == "client = openai.OpenAI()"
+    assert found["PG301"].line == 4 and key not in found["PG301"].excerpt
+
+
+def test_other_rules_never_show_a_literal_key_on_their_line() -> None:
+    key = "Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue"
+    code = f'import openai\nclient = openai.OpenAI(api_key="{key}", max_retries=0, base_url="http://llm.acme-corp.com")\n'
+    findings = _findings(code, ("PG303", "PG305"))
+    assert sorted(f.rule_id for f in findings) == ["PG303", "PG305"]
+    assert all(key[4:-4] not in f.excerpt for f in findings)
+
+
+def test_a_local_servers_key_is_not_reported_but_still_hidden() -> None:
+    key = "9c4e7b1fd2a64e0f8b3a5c7d9e1f2a4b"
+    code = f'import openai\nclient = openai.OpenAI(base_url="http://localhost:8000/v1", api_key="{key}", max_retries=0)\n'
+    findings = _findings(code, ("PG301", "PG305"))
+    assert [f.rule_id for f in findings] == ["PG305"]
+    assert key[4:-4] not in findings[0].excerpt
