@@ -40,14 +40,11 @@ class _Placed:
 
 
 def context_of(finding: Finding, policy: EnvironmentPolicy, root: Path) -> Context | None:
-    """Declared paths first; then the name the value is assigned to; then the path's own tokens."""
+    """Where a finding stands: the declared ``paths`` first, then the path's own tokens (inferred).
+    The name a value is assigned to says which environment the *value* belongs to, not where it is
+    used (see ``_tier_of_value``): ``PROD_OPENAI_ORG`` in ``tests/`` is production's id in a test."""
     relative = _relative(finding.path, root)
-    declared = policy.declared_context(relative)
-    if declared is not None:
-        return declared
-    assigned = finding.extra.get("assigned_to")
-    from_name = inferred_context(assigned) if assigned else None
-    return from_name or inferred_context(relative)
+    return policy.declared_context(relative) or inferred_context(relative)
 
 
 def _relative(path: str, root: Path) -> str:
@@ -114,10 +111,13 @@ def analyze(
             if policy.declared and p.owner is None and not is_key:
                 emit(UNDECLARED_IDENTIFIER, p, f"{what} is not declared for any environment")
             continue
-        if p.owner_tier is Tier.PRODUCTION and ctx.tier is Tier.NON_PRODUCTION:
-            emit(PROD_ID_IN_NON_PROD, p, f"production {what} ({p.owner}) used in a {where}")
-        elif p.owner_tier is Tier.NON_PRODUCTION and ctx.tier is Tier.PRODUCTION:
-            emit(NON_PROD_IN_PROD, p, f"{p.owner} {what} used in a {where}")
+        # Whose value it is: its declared owner, else what the name it is assigned to says (inferred).
+        value_tier = _tier_of_value(p)
+        whose = p.owner or f"by its name {p.finding.extra.get('assigned_to')}, inferred"
+        if value_tier is Tier.PRODUCTION and ctx.tier is Tier.NON_PRODUCTION:
+            emit(PROD_ID_IN_NON_PROD, p, f"production {what} ({whose}) used in a {where}")
+        elif value_tier is Tier.NON_PRODUCTION and ctx.tier is Tier.PRODUCTION:
+            emit(NON_PROD_IN_PROD, p, f"non-production {what} ({whose}) used in a {where}")
         elif policy.declared and p.owner is None and not is_key:
             emit(UNDECLARED_IDENTIFIER, p, f"{what} is not declared for any environment")
 
@@ -164,14 +164,18 @@ def _applicable_client_findings(
 ) -> list[Finding]:
     """PG207 (client without an explicit organization/project) matters only where there is more than one
     environment, and not where the environment's config sets the organization through the SDK's variables."""
+    # Inferred: every environment something in the repository stands in, clients included.
+    client_contexts = [context_of(f, policy, root) for f in findings if f.rule_id == CLIENT_WITHOUT_ORG]
     environments = {e.name for e in policy.environments} or {
-        p.context.name for p in placed if p.context is not None
+        c.name for c in (*(p.context for p in placed), *client_contexts) if c is not None
     }
     multi = len(environments) > 1
+    # OPENAI_ORG_ID as a plain variable or nested (compose ``environment:``, Helm/k8s ``env:``).
     configured = {
         p.context.name
         for p in placed
-        if p.context is not None and p.finding.extra.get("assigned_to", "").upper() in _ORG_SETTINGS
+        if p.context is not None
+        and p.finding.extra.get("assigned_to", "").rsplit(".", 1)[-1].upper() in _ORG_SETTINGS
     }
     kept = []
     for f in findings:
@@ -181,5 +185,14 @@ def _applicable_client_findings(
             ctx = context_of(f, policy, root)
             if ctx is not None and ctx.name in configured:
                 continue
+            if ctx is not None:
+                f = replace(
+                    f,
+                    extra={
+                        **f.extra,
+                        "environment": ctx.name,
+                        "environment_inferred": str(ctx.inferred).lower(),
+                    },
+                )
         kept.append(f)
     return kept

@@ -10,13 +10,14 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import chain, islice
 from typing import Any, NamedTuple, Protocol
 
 from prodguard.rules.catalogue import Catalogue
 from prodguard.rules.model import Rule, Severity
 from prodguard.scanner.blob import WORKING_TREE, Blob, Origin
-from prodguard.scanner.engine import Engine
+from prodguard.scanner.engine import GENERIC_PROVIDER, Engine
 from prodguard.scanner.envanalysis import analyze as analyze_environments
 from prodguard.scanner.filters import PathFilter, is_below_threshold
 from prodguard.scanner.finding import Finding
@@ -92,24 +93,38 @@ class Detector:
             return self.engine.scan(blob), notice
         findings = self.engine.scan(blob)
         if self.practice_rules:
-            findings.extend(_redacted_like(run_practices(blob, self.practice_rules), findings))
+            practice = run_practices(blob, self.practice_rules)
+            if practice:
+                findings = _merge_practice(practice, findings, self._generic_ids)
         return findings, None
 
+    @cached_property
+    def _generic_ids(self) -> frozenset[str]:
+        return frozenset(r.id for r in self.engine.rules if r.provider == GENERIC_PROVIDER)
 
-def _redacted_like(practice: list[Finding], secrets: list[Finding]) -> list[Finding]:
-    """A practice finding on a line that also holds a detected secret shows that line as the secret's
-    finding does: redacted."""
-    if not practice or not secrets:
-        return practice
-    redacted_lines = {(f.cell, f.line): f.excerpt for f in secrets}
+
+def _merge_practice(practice: list[Finding], secrets: list[Finding], generic: frozenset[str]) -> list[Finding]:
+    """Secret and practice findings of one blob, each literal reported once.
+
+    A practice finding on a line with a detected secret shows that line as the secret's finding does
+    (redacted). A literal key handed to the client (PG301) is one problem, not two: a provider rule that
+    recognises the key reports it; a generic assignment rule gives way to PG301, which says more."""
+    by_line: dict[tuple[int | None, int], list[Finding]] = {}
+    for s in secrets:
+        by_line.setdefault((s.cell, s.line), []).append(s)
+    dropped: set[int] = set()
     kept = []
     for f in practice:
-        if (f.cell, f.line) in redacted_lines:
+        on_line = by_line.get((f.cell, f.line), [])
+        if on_line:
             if f.rule_id in SUPERSEDED_BY_SECRETS:
-                continue  # the secret rule already reports this literal, more precisely
-            f = replace(f, excerpt=redacted_lines[(f.cell, f.line)])
+                specific = [s for s in on_line if s.rule_id not in generic]
+                if specific:
+                    continue
+                dropped.update(id(s) for s in on_line)
+            f = replace(f, excerpt=on_line[0].excerpt)
         kept.append(f)
-    return kept
+    return [s for s in secrets if id(s) not in dropped] + kept
 
 
 class ReadResult(NamedTuple):

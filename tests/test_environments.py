@@ -174,3 +174,41 @@ def test_fingerprint_command_never_echoes_the_key(run_cli, monkeypatch: pytest.M
     assert result.stdout.strip() == key_fingerprint(STAGING_KEY)
     monkeypatch.delenv("OPENAI_API_KEY")
     assert run_cli("fingerprint", "--env").exit_code == 2
+
+
+def test_a_production_named_value_in_a_test_file_is_inferred_misuse(run_cli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "tests/conftest.py": f'PROD_OPENAI_ORG = "{PROD_ORG}"\n',
+            "deploy/staging/values.yaml": f"openai:\n  production:\n    organization: {OTHER_ORG}\n",
+            "deploy/prod/values.yaml": f"openai:\n  staging:\n    project: proj_{openai_org_id(107)[4:]}\n",
+        },
+    )
+    assert env_findings(run_cli, tmp_path) == {
+        ("PG201", "tests/conftest.py", 1),
+        ("PG201", "deploy/staging/values.yaml", 3),
+        ("PG203", "deploy/prod/values.yaml", 3),
+    }
+
+
+def test_client_without_organization_is_excused_by_nested_org_settings(run_cli, tmp_path: Path) -> None:
+    client = "from openai import OpenAI\n\nclient = OpenAI()\n"
+    write(
+        tmp_path,
+        {
+            "deploy/staging/compose.yml": f"services:\n  job:\n    environment:\n      OPENAI_ORG_ID: {STAGING_ORG}\n",
+            "deploy/prod/app.env": f"OPENAI_ORG_ID={PROD_ORG}\n",
+            "deploy/staging/job.py": client,
+            "deploy/prod/job.py": client,
+        },
+    )
+    result = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    found = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "PG207"]
+    assert found == []
+    (tmp_path / "deploy/prod/app.env").write_text("OTHER=1\n")
+    result = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    found = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "PG207"]
+    assert [(f["path"], f["environment"], f["environment_inferred"]) for f in found] == [
+        ("deploy/prod/job.py", "production", "true")
+    ]

@@ -298,3 +298,17 @@ def test_protect_under_install_guards_once(server: FakeOpenAI) -> None:
     finally:
         uninstall()
     assert server.count("/v1/moderations") == 1
+
+
+def test_azure_client_is_guarded(server: FakeOpenAI) -> None:
+    from openai import AzureOpenAI
+
+    azure = AzureOpenAI(
+        azure_endpoint=server.url, api_key="0123456789abcdef0123456789abcdef", api_version="2024-10-21", max_retries=0
+    )
+    client = protect(azure, Policy.from_mapping(NO_PII))
+    answer = client.chat.completions.create(
+        model="my-deployment", messages=[{"role": "user", "content": f"azure {SECRET}"}], max_tokens=10
+    )
+    assert SECRET not in server.all_text() and "[REDACTED:openai-project-key]" in (answer.choices[0].message.content or "")
+    assert "/openai/deployments/my-deployment/" in server.last("chat/completions").path

@@ -4,6 +4,8 @@ rule yields a finding of that rule through ``run_practices`` (the real parser an
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from prodguard.rules.catalogue import load_catalogue
@@ -205,3 +207,17 @@ def test_a_local_servers_key_is_not_reported_but_still_hidden() -> None:
     findings = _findings(code, ("PG301", "PG305"))
     assert [f.rule_id for f in findings] == ["PG305"]
     assert key[4:-4] not in findings[0].excerpt
+
+
+def test_examples_give_exactly_the_expected_findings(run_cli: Any) -> None:
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "examples" / "practices"
+    expected = json.loads((root / "EXPECTED.json").read_text())
+    want = {(e["rule"], e["path"], e["line"]) for e in (*expected["practice"], *expected["other_rules"])}
+    result = run_cli("scan", ".", "--min-severity", "info", "--format", "json", cwd=root)
+    assert result.exit_code == 1, result.output
+    got = {(f["rule_id"], f["path"], f["line"]) for f in json.loads(result.stdout)["findings"]}
+    assert got == want
+    assert not any(path in {p for _, p, _ in got} for path in expected["clean"])
