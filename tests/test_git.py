@@ -218,3 +218,17 @@ def test_history_finds_secrets_in_git_env_of_hook(run_cli, repo: GitRepo, monkey
     monkeypatch.setenv("GIT_DIR", os.devnull)
     code, report = scan_json(run_cli, repo.path, "--history")
     assert code == 1 and report["findings"][0]["rule_id"] == "PG101"
+
+
+def test_pre_push_hook_scans_the_pushed_range(run_cli, repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = repo.git("rev-parse", "HEAD").strip()
+    repo.write("pushed.py", f"K = '{KEY}'\n")
+    repo.commit("about to be pushed")
+    repo.write("pushed.py", "K = None\n")  # deleted again before the push: still in what is pushed
+    head = repo.commit("remove it")
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", base)
+    monkeypatch.setenv("PRE_COMMIT_TO_REF", head)
+    result = run_cli("hook", "pre-push", cwd=repo.path)
+    assert result.exit_code == 1 and "pushed.py" in result.stdout and KEY not in result.output
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", head)  # nothing new in the range
+    assert run_cli("hook", "pre-push", cwd=repo.path).exit_code == 0
