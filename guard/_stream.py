@@ -191,8 +191,9 @@ def _with_text(template: Any, key: tuple[Any, ...], text: str) -> Any:
     return template.model_copy(update={"delta": text})
 
 
-class GuardedStream:
-    """Wraps the SDK's ``Stream``: same iteration and context-manager protocol, guarded items."""
+class _GuardedStreamBase:
+    """What the sync and async stream wrappers share: the processor, the one audit record at the end,
+    and attribute pass-through to the SDK's stream (``response``, ``close`` and the rest)."""
 
     def __init__(self, raw: Any, guard: Guard, call: Call, perform: Any) -> None:
         self._raw = raw
@@ -201,7 +202,23 @@ class GuardedStream:
         self._perform = perform
         self._done = False
 
-    def __iter__(self) -> Iterator[Any]:
+    def _finish(self, error: BaseException | None = None) -> None:
+        if not self._done:
+            self._done = True
+            self._guard.record(self._processor.call, usage=self._processor.usage, error=error)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+class GuardedStream(_GuardedStreamBase):
+    """Wraps the SDK's ``Stream``: same iteration and context-manager protocol, guarded items."""
+
+    def __init__(self, raw: Any, guard: Guard, call: Call, perform: Any) -> None:
+        super().__init__(raw, guard, call, perform)
+        self._items = self._guarded()
+
+    def _guarded(self) -> Iterator[Any]:
         try:
             for item in self._raw:
                 yield from drive(self._processor.process(item), self._perform)
@@ -212,16 +229,15 @@ class GuardedStream:
             raise
         self._finish()
 
-    def _finish(self, error: BaseException | None = None) -> None:
-        if not self._done:
-            self._done = True
-            self._guard.record(self._processor.call, usage=self._processor.usage, error=error)
+    def __iter__(self) -> Iterator[Any]:
+        return self._items
 
-    def __next__(self) -> Any:  # pragma: no cover - iteration goes through __iter__
-        raise TypeError("iterate the stream with a for loop")
+    def __next__(self) -> Any:
+        return next(self._items)
 
     def close(self) -> None:
         self._raw.close()
+        self._finish()  # a stream closed early is still one call: it gets its audit record
 
     def __enter__(self) -> GuardedStream:
         return self
@@ -229,21 +245,15 @@ class GuardedStream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
 
-
-class AsyncGuardedStream:
+class AsyncGuardedStream(_GuardedStreamBase):
     """Wraps the SDK's ``AsyncStream``."""
 
     def __init__(self, raw: Any, guard: Guard, call: Call, perform: Any) -> None:
-        self._raw = raw
-        self._guard = guard
-        self._processor = StreamProcessor(guard, call)
-        self._perform = perform
-        self._done = False
+        super().__init__(raw, guard, call, perform)
+        self._items = self._guarded()
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
+    async def _guarded(self) -> AsyncIterator[Any]:
         try:
             async for item in self._raw:
                 for out in await adrive(self._processor.process(item), self._perform):
@@ -256,19 +266,18 @@ class AsyncGuardedStream:
             raise
         self._finish()
 
-    def _finish(self, error: BaseException | None = None) -> None:
-        if not self._done:
-            self._done = True
-            self._guard.record(self._processor.call, usage=self._processor.usage, error=error)
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._items
+
+    async def __anext__(self) -> Any:
+        return await self._items.__anext__()
 
     async def close(self) -> None:
         await self._raw.close()
+        self._finish()
 
     async def __aenter__(self) -> AsyncGuardedStream:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
