@@ -123,8 +123,8 @@ class Introduction:
 
 
 def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introduction]:
-    """Every blob of regular files added or changed in the selected commits, with the earliest commit
-    that introduced it, oldest first. One ``git log --raw`` pass; nothing is checked out."""
+    """Every (blob, path) of regular files added or changed in the selected commits, with the earliest
+    commit that introduced it there, oldest first. One ``git log --raw`` pass; nothing is checked out."""
     out = run_git(
         repo,
         [
@@ -142,7 +142,7 @@ def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introducti
             "--",
         ],
     )
-    seen: set[str] = set()
+    seen: set[tuple[str, bytes]] = set()
     found: list[Introduction] = []
     order = 0
     for chunk in out.split(b"\x01"):
@@ -163,9 +163,10 @@ def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introducti
             new_mode, new_blob, status = fields[1], fields[3].decode("ascii"), fields[4][:1]
             if status not in (b"A", b"M", b"T") or new_mode not in REGULAR_FILE_MODES or new_blob == NULL_SHA:
                 continue
-            if new_blob in seen:
+            # Each (blob, path) once: the same content renamed or copied to a new path is a new place.
+            if (new_blob, path) in seen:
                 continue
-            seen.add(new_blob)
+            seen.add((new_blob, path))
             found.append(Introduction(new_blob, os.fsdecode(path), commit, author, date, order))
     return found
 

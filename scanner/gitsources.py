@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from prodguard.rules.catalogue import Catalogue
 from prodguard.scanner.blob import Blob, Origin, OriginKind
 from prodguard.scanner.filters import PathFilter
-from prodguard.scanner.finding import Finding
+from prodguard.scanner.finding import Finding, fingerprint
 from prodguard.scanner.git import CatFile, has_commits, introductions, is_shallow, repo_root, staged_entries
 from prodguard.scanner.run import Batch, ReadResult, ScanResult, build_detector, choose_jobs, detect, finish
 from prodguard.scanner.settings import ScanSettings
@@ -130,17 +130,49 @@ def scan_history(
             )
         )
     excludes = PathFilter(settings.exclude)
-    items = []
+    # Each blob is read once, at the first path it appeared at; its other (path, commit) introductions
+    # (renames, copies) receive copies of its findings afterwards.
+    items: list[GitItem] = []
+    places: dict[str, list[tuple[int, GitItem]]] = {}
     for intro in introductions(root, revisions):
         if is_excluded(os.path.join(root, intro.path), excludes, settings.root):
             listing.skip("excluded")
             continue
         origin = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
-        items.append(GitItem(intro.blob, _shown(root, intro.path), origin))
+        item = GitItem(intro.blob, _shown(root, intro.path), origin)
+        if intro.blob not in places:
+            items.append(item)
+            places[intro.blob] = []
+        places[intro.blob].append((intro.order, item))
     detector = build_detector(catalogue)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     batch, jobs = detect(detector, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs)
-    return finish(first_introductions(batch.findings), listing, batch, settings, catalogue, started, jobs)
+    findings = _at_every_place(batch.findings, items, places)
+    return finish(first_introductions(findings), listing, batch, settings, catalogue, started, jobs)
+
+
+def _at_every_place(
+    findings: Sequence[Finding], items: Sequence[GitItem], places: dict[str, list[tuple[int, GitItem]]]
+) -> list[Finding]:
+    """Findings of each blob at every path and commit the blob was introduced at, in commit order."""
+    blob_of = {(item.path, item.origin.commit): item.blob for item in items}
+    placed: list[tuple[int, Finding]] = []
+    for finding in findings:
+        blob = blob_of[(finding.path, finding.origin.commit)]
+        for order, item in places[blob]:
+            if item.path == finding.path and item.origin == finding.origin:
+                placed.append((order, finding))
+            else:
+                secret = finding.secret_hash
+                moved = replace(
+                    finding,
+                    path=item.path,
+                    origin=item.origin,
+                    fingerprint=fingerprint(finding.rule_id, secret, item.path),
+                )
+                placed.append((order, moved))
+    placed.sort(key=lambda pair: pair[0])  # stable: within one commit, the order of the scan
+    return [finding for _, finding in placed]
 
 
 def first_introductions(findings: Sequence[Finding]) -> list[Finding]:

@@ -123,14 +123,22 @@ def test_history_merge_commits_and_branches(run_cli, repo: GitRepo) -> None:
     assert len(scan_json(run_cli, repo.path, "--history", "--all-refs")[1]["findings"]) == 2
 
 
-def test_history_renamed_file_is_reported_once_at_its_original_path(run_cli, repo: GitRepo) -> None:
+def test_history_renamed_file_is_reported_at_each_path_with_the_commit_that_put_it_there(
+    run_cli, repo: GitRepo
+) -> None:
     repo.write("old_name.py", f"K = '{KEY}'\n")
     added = repo.commit("add")
     repo.git("mv", "old_name.py", "new_name.py")
-    repo.commit("rename")
+    renamed = repo.commit("rename")
+    repo.write("new_name.py", f"K = '{KEY}'\nX = 1\n")  # edited after the rename: still the rename's doing
+    repo.commit("edit")
+    repo.write("copy.py", f"K = '{KEY}'\nX = 1\n")  # a verbatim copy of the edited file
+    copied = repo.commit("copy")
     _, report = scan_json(run_cli, repo.path, "--history")
-    [finding] = report["findings"]
-    assert finding["path"] == "old_name.py" and finding["commit"]["sha"] == added
+    got = {(f["path"], f["commit"]["sha"]) for f in report["findings"]}
+    assert got == {("old_name.py", added), ("new_name.py", renamed), ("copy.py", copied)}
+    # Each blob was still read once: README, the key file, its edited version.
+    assert report["stats"]["files_scanned"] == 3
 
 
 def test_history_skips_binary_blobs_and_counts_them(run_cli, repo: GitRepo) -> None:
@@ -232,3 +240,11 @@ def test_pre_push_hook_scans_the_pushed_range(run_cli, repo: GitRepo, monkeypatc
     assert result.exit_code == 1 and "pushed.py" in result.stdout and KEY not in result.output
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", head)  # nothing new in the range
     assert run_cli("hook", "pre-push", cwd=repo.path).exit_code == 0
+
+
+def test_text_report_names_the_introducing_commit(run_cli, repo: GitRepo) -> None:
+    repo.write("k.py", f"K = '{KEY}'\n")
+    sha = repo.commit("key")
+    result = run_cli("scan", "--history", cwd=repo.path)
+    assert result.exit_code == 1
+    assert f"introduced in {sha[:12]} by Ada Tester <ada@example.test>" in result.stdout

@@ -41,6 +41,9 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
             line.append(f.title)
             console.print(line)
             console.print(Text("      " + f.excerpt, style="dim"))
+            if f.origin.commit:
+                who = f" by {f.origin.author}" if f.origin.author else ""
+                console.print(Text(f"      introduced in {f.origin.commit[:12]}{who} on {f.origin.date}", style="dim"))
             rule = catalogue.get(f.rule_id)
             if rule is not None and f.rule_id not in shown_fix:
                 shown_fix.add(f.rule_id)
