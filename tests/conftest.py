@@ -4,14 +4,18 @@ invokes the installed ``prodguard`` entry point in-process."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from prodguard.cli import cli
+from prodguard.guard._state import close_backends
+from prodguard.guard.testing import FakeOpenAI
 from prodguard.rules.catalogue import Catalogue, load_catalogue
 from prodguard.scanner.engine import Engine
+from tests.redis_server import RedisServer, running_redis
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -25,6 +29,27 @@ def catalogue() -> Catalogue:
 @pytest.fixture(scope="session")
 def engine(catalogue: Catalogue) -> Engine:
     return Engine(catalogue.pattern_rules)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    """A local OpenAI-compatible server for one test (the real SDK talks to it)."""
+    with FakeOpenAI() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port, for the tests of one module."""
+    with running_redis() as srv:
+        yield srv
+
+
+@pytest.fixture
+def fresh_backends() -> Iterator[None]:
+    """Closes the guard's cached state backends after a test (the backend tests use it for every test)."""
+    yield
+    close_backends()
 
 
 @pytest.fixture

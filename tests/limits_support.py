@@ -88,3 +88,4 @@ def budget_worker(base_url: str, mapping: dict[str, Any], calls: int, start: Any
         results.put((sent, refused, limited))
     except BaseException:
         results.put({"error": traceback.format_exc()})
+

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import Iterator
 
 import httpx2
 import openai
@@ -21,12 +20,6 @@ from prodguard.guard.testing import FakeOpenAI
 from tests.limits_support import chat, guarded, policy, raw_client
 
 FAST = {"initial_delay_s": 0.01, "max_delay_s": 0.05}
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as srv:
-        yield srv
 
 
 def gaps(server: FakeOpenAI) -> list[float]:

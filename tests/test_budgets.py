@@ -9,7 +9,6 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -18,7 +17,7 @@ import pytest
 from prodguard.errors import ConfigError
 from prodguard.guard import BudgetExceeded, GuardUnavailable, Policy, SoftLimitReached, protect, tags
 from prodguard.guard._budget import parse_counter_key
-from prodguard.guard._state import Admission, CounterAsk, close_backends, open_backend
+from prodguard.guard._state import Admission, CounterAsk, open_backend
 from prodguard.guard._state_sqlite import SQLiteBackend
 from prodguard.guard.testing import FakeOpenAI
 from tests.limits_support import (
@@ -31,25 +30,9 @@ from tests.limits_support import (
     raw_client,
     run_workers,
 )
-from tests.redis_server import RedisServer, running_redis
+from tests.redis_server import RedisServer
 
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    with running_redis() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def fresh_backends() -> Iterator[None]:
-    yield
-    close_backends()
+pytestmark = pytest.mark.usefixtures("fresh_backends")
 
 
 def counters(url: str) -> dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]]:

@@ -6,7 +6,6 @@ cached (deterministic or opted-in, non-streamed, passed every response step), wh
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,7 @@ from tests.redis_server import running_redis
 CACHE = {"cache": {"enabled": True}}
 
 
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def fresh_backends() -> Iterator[None]:
-    yield
-    close_backends()
+pytestmark = pytest.mark.usefixtures("fresh_backends")
 
 
 def sqlite(tmp_path: Path) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from openai import AsyncOpenAI, OpenAI
@@ -31,12 +30,6 @@ from tests.fakes import openai_org_id, openai_project_key
 
 SECRET = openai_project_key(501)
 NO_PII = {"pii": {"enabled": False}}
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as srv:
-        yield srv
 
 
 def client_for(server: FakeOpenAI, **kwargs: object) -> OpenAI:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from tests.fakes import openai_project_key
 SECRET = openai_project_key(901)
 EMAIL = "jonas.weber@example.net"
 KEYS = "k1:" + base64.b64encode(os.urandom(32)).decode()
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as srv:
-        yield srv
 
 
 @pytest.fixture

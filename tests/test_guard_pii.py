@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import pytest
 from openai import AsyncOpenAI, OpenAI
@@ -25,12 +24,6 @@ PLANTED = (NAME, EMAIL, PHONE, CARD, "Gonzalez", "7946 0958")
 @pytest.fixture(scope="module")
 def policy() -> Policy:
     return Policy.from_mapping({"moderation": {"check_output": True}})
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as srv:
-        yield srv
 
 
 def assert_clean_upstream(server: FakeOpenAI) -> None:

@@ -9,35 +9,23 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
 
 from prodguard.guard import RateLimited, protect
-from prodguard.guard._state import close_backends
 from prodguard.guard.testing import FakeOpenAI
-from tests.limits_support import budget_worker, chat, guarded, policy, run_workers
-from tests.redis_server import RedisServer, running_redis
+from tests.limits_support import (
+    budget_worker,
+    chat,
+    guarded,
+    policy,
+    run_workers,
+)
+from tests.redis_server import RedisServer
 
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    with running_redis() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def fresh_backends() -> Iterator[None]:
-    yield
-    close_backends()
+pytestmark = pytest.mark.usefixtures("fresh_backends")
 
 
 def burst(client: object, count: int) -> list[BaseException | None]:
