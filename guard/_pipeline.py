@@ -109,7 +109,7 @@ def _analyzer(options: tuple[tuple[str, Any], ...]) -> Any:
     from prodguard.guard._pii import PiiAnalyzer
     from prodguard.guard._pii_types import PiiSettings
 
-    values: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in options}
+    values: dict[str, Any] = dict(options)  # lists arrive as tuples (hashable for the cache)
     return PiiAnalyzer(PiiSettings(**values))
 
 

@@ -165,9 +165,9 @@ def _applicable_client_findings(
     """PG207 (client without an explicit organization/project) matters only where there is more than one
     environment, and not where the environment's config sets the organization through the SDK's variables."""
     # Inferred: every environment something in the repository stands in, clients included.
-    client_contexts = [context_of(f, policy, root) for f in findings if f.rule_id == CLIENT_WITHOUT_ORG]
+    client_contexts = {id(f): context_of(f, policy, root) for f in findings if f.rule_id == CLIENT_WITHOUT_ORG}
     environments = {e.name for e in policy.environments} or {
-        c.name for c in (*(p.context for p in placed), *client_contexts) if c is not None
+        c.name for c in (*(p.context for p in placed), *client_contexts.values()) if c is not None
     }
     multi = len(environments) > 1
     # OPENAI_ORG_ID as a plain variable or nested (compose ``environment:``, Helm/k8s ``env:``).
@@ -182,7 +182,7 @@ def _applicable_client_findings(
         if f.rule_id == CLIENT_WITHOUT_ORG and f.kind is Kind.ENVIRONMENT:
             if not multi:
                 continue
-            ctx = context_of(f, policy, root)
+            ctx = client_contexts[id(f)]
             if ctx is not None and ctx.name in configured:
                 continue
             if ctx is not None:

@@ -143,7 +143,7 @@ class Reader(Protocol):
 
 @dataclass(frozen=True)
 class FileReader:
-    """Reads working-tree files listed by ``list_paths``."""
+    """Reads working-tree files listed by ``iter_paths``."""
 
     max_file_size: int
     origin: Origin = WORKING_TREE
@@ -287,7 +287,7 @@ def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogu
         sizes = _sizes(head)
         jobs = choose_jobs(0, sum(sizes), len(head))
     else:
-        jobs = choose_jobs(settings.jobs, PARALLEL_MIN_BYTES, PARALLEL_MIN_FILES)
+        jobs = settings.jobs or (os.cpu_count() or 1)
     batch, jobs = detect(detector, chain(head, entries), FileReader(settings.max_file_size), jobs=jobs)
     return finish(batch.findings, listing, batch, settings, catalogue, started, jobs)
 

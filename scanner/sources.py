@@ -108,30 +108,6 @@ def _read_ignore_file(directory: str, listing: Listing) -> _IgnoreFile | None:
     return _IgnoreFile(directory, pathspec.GitIgnoreSpec.from_lines(lines))
 
 
-def list_paths(
-    paths: Sequence[str],
-    *,
-    excludes: PathFilter,
-    project_root: Path,
-    max_file_size: int,
-    use_gitignore: bool = True,
-) -> Listing:
-    """Files under the given directories (honouring .gitignore and excludes) and the given files."""
-    listing = Listing()
-    found = list(
-        iter_paths(
-            paths,
-            listing,
-            excludes=excludes,
-            project_root=project_root,
-            max_file_size=max_file_size,
-            use_gitignore=use_gitignore,
-        )
-    )
-    listing.entries = found
-    return listing
-
-
 def iter_paths(
     paths: Sequence[str],
     listing: Listing,
@@ -141,8 +117,9 @@ def iter_paths(
     max_file_size: int,
     use_gitignore: bool = True,
 ) -> Iterator[FileEntry]:
-    """As ``list_paths``, yielding files directory by directory so that scanning can start while the
-    tree is still being listed; notices and skip counts accumulate in ``listing``."""
+    """Files under the given directories (honouring .gitignore and excludes) and the given files,
+    yielded directory by directory so that scanning can start while the tree is still being listed;
+    notices and skip counts accumulate in ``listing``."""
     for raw in paths:
         if not os.path.lexists(raw):
             raise UsageError(f"no such file or directory: {raw}")
