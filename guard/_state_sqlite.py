@@ -84,7 +84,9 @@ class SQLiteBackend:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 # SQLite's busy handler only while creating the file (processes may race to); see _begin.
                 conn = sqlite3.connect(self.path, timeout=self._timeout_s, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode = WAL")
+                # Switching to (or confirming) WAL can answer "locked" at once, without SQLite's busy
+                # handler, while another process opens or checkpoints the file: retried like BEGIN.
+                _execute_retrying(conn, "PRAGMA journal_mode = WAL", self._timeout_s)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 with _transaction(conn, self._timeout_s):
                     for statement in _SCHEMA.split(";"):
@@ -256,11 +258,16 @@ def _transaction(conn: sqlite3.Connection, timeout_s: float) -> Iterator[None]:
 
 
 def _begin(conn: sqlite3.Connection, timeout_s: float) -> None:
+    _execute_retrying(conn, "BEGIN IMMEDIATE", timeout_s)
+
+
+def _execute_retrying(conn: sqlite3.Connection, statement: str, timeout_s: float) -> None:
+    """Run ``statement``, retrying while the file is locked by another process, up to ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     pause = 50e-6
     while True:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(statement)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
