@@ -19,7 +19,9 @@ from prodguard import __version__
 from prodguard.rules.catalogue import load_catalogue
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SARIF_SCHEMA = Path(__file__).parents[2] / "shared" / "schemas" / "sarif-2.1.0.json"
+# The OASIS SARIF 2.1.0 schema (errata 01), as published at docs.oasis-open.org; shipped so that the suite
+# needs nothing beside the repository.
+SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 CATALOGUE = load_catalogue()
 
 # The JSON report's contract (schema version 1): these keys, no others.
