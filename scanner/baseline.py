@@ -94,7 +94,7 @@ def apply_baseline(result: ScanResult, baseline: Baseline) -> ScanResult:
     """Finding-stage filter: findings the baseline knows move to ``suppressed``."""
     kept = [f for f in result.findings if f not in baseline]
     known = [replace(f, suppressed="baseline") for f in result.findings if f in baseline]
-    result.stats.suppressed += len(known)
+    result.stats.baselined += len(known)
     return replace(
         result, findings=kept, suppressed=sorted([*result.suppressed, *known], key=lambda f: f.sort_key)
     )
