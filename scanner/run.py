@@ -19,7 +19,7 @@ from prodguard.rules.model import Rule, Severity
 from prodguard.scanner.blob import WORKING_TREE, Blob, Origin
 from prodguard.scanner.engine import GENERIC_PROVIDER, Engine
 from prodguard.scanner.envanalysis import analyze as analyze_environments
-from prodguard.scanner.filters import PathFilter, is_below_threshold
+from prodguard.scanner.filters import PathFilter, allow_comment_problems, is_below_threshold
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
 from prodguard.scanner.practices import CHECKS, run_practices
@@ -82,8 +82,19 @@ class Detector:
 
     engine: Engine
     practice_rules: Mapping[str, Rule] = field(default_factory=dict)
+    # Every rule id the configuration knows (disabled ones too), to check allow comments against.
+    known_ids: frozenset[str] = frozenset()
 
-    def scan(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
+    def scan(self, blob: Blob) -> tuple[list[Finding], list[Notice]]:
+        """Findings in one blob, and notices about it (a misspelt allow comment, a broken notebook)."""
+        findings, notice = self._findings(blob)
+        notices = [notice] if notice is not None else []
+        if self.known_ids and blob.cell is None:
+            for line, message in allow_comment_problems(blob.data, self.known_ids):
+                notices.append(Notice(f"{blob.path}:{line}", message, "allow-comment"))
+        return findings, notices
+
+    def _findings(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
         """Findings in one blob; notebooks are split into cells first."""
         if blob.path.endswith(".ipynb") and blob.cell is None and self.engine.may_match(blob.data):
             cells = split_notebook(blob.path, blob.data, blob.origin)
@@ -169,10 +180,9 @@ def _scan_items(detector: Detector, reader: Reader, items: Sequence[Any]) -> Bat
             continue
         batch.files += 1
         batch.bytes += len(result.blob.data)
-        findings, blob_notice = detector.scan(result.blob)
+        findings, blob_notices = detector.scan(result.blob)
         batch.findings.extend(findings)
-        if blob_notice is not None:
-            batch.notices.append(blob_notice)
+        batch.notices.extend(blob_notices)
     return batch
 
 
@@ -286,7 +296,7 @@ def build_detector(catalogue: Catalogue) -> Detector:
     # Every rule with an AST check: practice rules, and PG207 (an environment rule the environment
     # analysis keeps only where several environments exist).
     practice = {r.id: r for r in catalogue.rules if r.id in CHECKS}
-    return Detector(Engine(catalogue.pattern_rules), practice)
+    return Detector(Engine(catalogue.pattern_rules), practice, catalogue.known_ids)
 
 
 def scan_paths(

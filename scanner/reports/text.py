@@ -66,7 +66,7 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO, options: Repor
     for notice in result.notices:
         line = Text("notice: ", style="yellow")
         line.append(f"{escape_controls(notice.path)}: {escape_controls(notice.message)}")
-        console.print(line)
+        console.print(line, soft_wrap=True)
     # One line, however long: scripts and CI logs grep it; the terminal wraps it if it must.
     console.print(Text(summary_line(result), style="bold"), soft_wrap=True)
 
