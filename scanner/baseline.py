@@ -86,8 +86,12 @@ class Baseline:
         }
         target = Path(path)
         temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            os.replace(temporary, target)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
 
 
 def apply_baseline(result: ScanResult, baseline: Baseline) -> ScanResult:
