@@ -203,6 +203,18 @@ def scan(
 
 
 @cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Replace files and the [tool.prodguard] section that exist.")
+def init(directory: str, force: bool) -> None:
+    """Set a repository up: a commented [tool.prodguard] section (environments inferred from its
+    paths), a .pre-commit-config.yaml with the hooks, and a GitHub Actions workflow that uploads SARIF to
+    code scanning. Nothing that exists is overwritten without --force; what was skipped is printed."""
+    from prodguard.scanner.initialize import init as run
+
+    _exit(lambda: run(directory, force, sys.stdout))
+
+
+@cli.command()
 @click.option("--env", "use_env", is_flag=True, help="Read OPENAI_API_KEY even when standard input is piped.")
 def fingerprint(use_env: bool) -> None:
     """Print the fingerprint (sha256:…) of an API key, for key_fingerprints in [tool.prodguard.environments].

@@ -20,7 +20,7 @@ from prodguard.rules.model import Kind, Severity
 from prodguard.scanner.baseline import DEFAULT_BASELINE, Baseline, apply_baseline
 from prodguard.scanner.blob import Blob, Origin, OriginKind
 from prodguard.scanner.git import toplevel, version_control
-from prodguard.scanner.gitsources import history_revisions, scan_history, scan_staged
+from prodguard.scanner.gitsources import Refine, history_revisions, scan_history, scan_staged
 from prodguard.scanner.introduced import changed_lines_only, introduced_only
 from prodguard.scanner.progress import scan_progress
 from prodguard.scanner.reports import REPORTERS, ReportOptions, VersionControl
@@ -184,7 +184,7 @@ def run_scan(
     if options.changed_lines and not options.staged:
         raise UsageError("--changed-lines goes with --staged (--diff reports only changed lines by itself)")
     if options.staged:
-        refine = changed_lines_only if options.changed_lines else None
+        refine: Refine | None = changed_lines_only if options.changed_lines else None
         result = scan_staged(".", options.paths, settings, catalogue, refine)
         _check_something_scanned(result)
         return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import TextIO
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -30,7 +31,12 @@ def print_rules(rules: Sequence[Rule], enabled: Collection[str], out: TextIO) ->
         title = Text(rule.title)
         if rule.id not in enabled:
             title.append(" (disabled)", style="dim")
-        row = [rule.id, Text(rule.severity.label, style=SEVERITY_STYLE[rule.severity]), rule.kind.value, title]
+        row: list[RenderableType] = [
+            rule.id,
+            Text(rule.severity.label, style=SEVERITY_STYLE[rule.severity]),
+            rule.kind.value,
+            title,
+        ]
         table.add_row(*row, *([rule.name] if wide else []))
     print_trimmed(console, table)
 
