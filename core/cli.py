@@ -283,10 +283,13 @@ def _scan_source_options(function: Callable[..., None]) -> Callable[..., None]:
 @baseline.command("create")
 @_scan_source_options
 @click.option(
-    "--output", "-o", default=".prodguard-baseline.json", show_default=True, type=click.Path(dir_okay=False)
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Where to write it [default: .prodguard-baseline.json at the repository root, where scans find it].",
 )
 def baseline_create(
-    paths: tuple[str, ...], config: str | None, history: bool, all_refs: bool, output: str
+    paths: tuple[str, ...], config: str | None, history: bool, all_refs: bool, output: str | None
 ) -> None:
     """Scan and record every finding (rule, path, salted hash of the secret; never the secret itself)."""
     from prodguard.scanner.commands import ScanOptions
@@ -300,9 +303,8 @@ def baseline_create(
 @click.option(
     "--baseline",
     "baseline_path",
-    default=".prodguard-baseline.json",
-    show_default=True,
     type=click.Path(dir_okay=False),
+    help="The baseline [default: the one scans use].",
 )
 @click.option("--prune", is_flag=True, help="Rewrite the baseline without entries that are no longer found.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
@@ -311,7 +313,7 @@ def baseline_audit(
     config: str | None,
     history: bool,
     all_refs: bool,
-    baseline_path: str,
+    baseline_path: str | None,
     prune: bool,
     fmt: str,
 ) -> None:

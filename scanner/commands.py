@@ -130,9 +130,7 @@ def find_baseline(options: ScanOptions, settings: ScanSettings) -> Baseline | No
         return Baseline.load(options.baseline)
     if settings.baseline:
         return Baseline.load(settings.baseline)
-    first = next((p for p in options.paths if p not in STDIN_PATHS and not p.startswith("-")), ".")
-    root = toplevel(first if os.path.exists(first) else ".") or settings.root
-    candidate = root / DEFAULT_BASELINE
+    candidate = Path(default_baseline_path(options, settings))
     return Baseline.load(candidate) if candidate.is_file() else None
 
 
@@ -250,10 +248,21 @@ def scan(options: ScanOptions) -> int:
     return EXIT_FINDINGS if result.findings else EXIT_CLEAN
 
 
-def baseline_create(options: ScanOptions, output: str) -> int:
+def default_baseline_path(options: ScanOptions, settings: ScanSettings) -> str:
+    """Where scans look for a baseline by themselves: the config's ``baseline``, else
+    ``.prodguard-baseline.json`` at the repository root (the config's folder outside a repository)."""
+    if settings.baseline:
+        return settings.baseline
+    first = next((p for p in options.paths if p not in STDIN_PATHS and not p.startswith("-")), ".")
+    root = toplevel(first if os.path.exists(first) else ".") or settings.root
+    return os.path.relpath(root / DEFAULT_BASELINE)
+
+
+def baseline_create(options: ScanOptions, output: str | None) -> int:
     """Write the findings of a scan as a baseline; an existing baseline's salt is kept so that an
     unchanged repository gives an unchanged file."""
     settings = resolve_settings(options)
+    output = output or default_baseline_path(options, settings)
     catalogue = catalogue_for(settings)
     result = run_scan(options, settings, catalogue)
     target = Path(output)
@@ -267,10 +276,11 @@ def baseline_create(options: ScanOptions, output: str) -> int:
     return EXIT_CLEAN
 
 
-def baseline_audit(options: ScanOptions, baseline_path: str, prune: bool, fmt: str) -> int:
+def baseline_audit(options: ScanOptions, baseline_path: str | None, prune: bool, fmt: str) -> int:
     """List baseline entries with where they are now; entries no longer found are prunable."""
-    baseline = Baseline.load(baseline_path)
     settings = resolve_settings(options)
+    baseline_path = baseline_path or default_baseline_path(options, settings)
+    baseline = Baseline.load(baseline_path)
     catalogue = catalogue_for(settings)
     result = run_scan(options, settings, catalogue)
     located: dict[tuple[str, str, str], list[str]] = {entry: [] for entry in baseline.entries}

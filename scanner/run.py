@@ -91,7 +91,7 @@ class Detector:
         notices = [notice] if notice is not None else []
         if self.known_ids and blob.cell is None:
             for line, message in allow_comment_problems(blob.data, self.known_ids):
-                notices.append(Notice(f"{blob.path}:{line}", message, "allow-comment"))
+                notices.append(Notice(blob.path, f"line {line}: {message}", "allow-comment"))
         return findings, notices
 
     def _findings(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
