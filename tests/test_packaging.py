@@ -5,7 +5,6 @@ rule packs and the ``py.typed`` marker shipped as package data."""
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 from setuptools.dist import Distribution
 

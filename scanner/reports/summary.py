@@ -7,8 +7,15 @@ from prodguard.rules.model import Severity
 from prodguard.scanner.progress import human_size
 from prodguard.scanner.run import ScanResult
 
-# Skips that are choices (ignore files, excludes), not things the reader should worry about.
-_QUIET_SKIPS = ("ignored", "excluded")
+_SKIP_LABELS = {
+    "ignored": "untracked and git-ignored",
+    "excluded": "excluded by --exclude/config",
+    "too_large": "over max_file_size",
+    "symlink": "symbolic link",
+    "special": "not a regular file",
+    "lfs": "Git LFS pointer",
+    "missing": "missing from the repository",
+}
 
 
 def summary_line(result: ScanResult) -> str:
@@ -31,7 +38,11 @@ def summary_line(result: ScanResult) -> str:
         parts.append(f"{s.baselined} in baseline")
     if s.below_threshold:
         parts.append(f"{s.below_threshold} below --min-severity {result.min_severity.label}")
-    skipped = {k: v for k, v in s.skipped.items() if k not in _QUIET_SKIPS}
-    if skipped:
-        parts.append("skipped " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(skipped.items())))
+    if s.skipped:
+        # Every kind of skip is named, ignored and excluded paths included: a summary that hides what was
+        # not read reads as an all-clear for it.
+        parts.append(
+            "skipped "
+            + ", ".join(f"{v} {_SKIP_LABELS.get(k, k.replace('_', ' '))}" for k, v in sorted(s.skipped.items()))
+        )
     return "; ".join(parts)
