@@ -171,7 +171,8 @@ def scan(
 
     \b
     Exit codes: 0 no findings, 1 findings at or above --min-severity,
-    2 usage or configuration error, 3 internal error.
+    2 usage or configuration error (or staged files none of which could be
+    read), 3 internal error.
     """
     from prodguard.scanner.commands import ScanOptions
     from prodguard.scanner.commands import scan as run_scan

@@ -3,6 +3,7 @@ terminal's width, and ``prodguard rules show`` rendered from the rule's Markdown
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from typing import TextIO
 
@@ -13,6 +14,8 @@ from rich.text import Text
 from prodguard.rules.model import Rule
 from prodguard.scanner.reports.markdown import TerminalMarkdown
 from prodguard.scanner.reports.text import SEVERITY_STYLE, make_console, print_trimmed
+
+_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 
 
 def print_rules(rules: Sequence[Rule], enabled: Collection[str], out: TextIO) -> None:
@@ -43,4 +46,5 @@ def print_rules(rules: Sequence[Rule], enabled: Collection[str], out: TextIO) ->
 
 def print_rule_page(markdown: str, out: TextIO) -> None:
     console = make_console(out)
-    print_trimmed(console, TerminalMarkdown(markdown))
+    # An autolink (<https://...>) would print its address twice: as the text and again in parentheses.
+    print_trimmed(console, TerminalMarkdown(_AUTOLINK.sub(r"\1", markdown)))
