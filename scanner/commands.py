@@ -197,7 +197,7 @@ def run_scan(
             revisions = [f"{options.diff}..HEAD"]
         selected = history_revisions(revisions, options.since, options.all_refs)
         refine = introduced_only(selected, settings, catalogue) if options.diff or options.new_only else None
-        return scan_history(repos[0] if repos else ".", selected, settings, catalogue, refine)
+        return scan_history(repos[0] if repos else ".", selected, settings, catalogue, refine, progress)
     return scan_paths(options.paths or (".",), settings, catalogue, progress)
 
 
