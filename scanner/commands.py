@@ -4,6 +4,7 @@ command line and calls them."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -46,6 +47,10 @@ class ScanOptions:
     all_refs: bool = False
     diff: str | None = None
     baseline: str | None = None
+    # --verify: ask the API about each found OpenAI key (never without the flag).
+    verify: bool = False
+    verify_base_url: str | None = None
+    verify_timeout: float | None = None
 
 
 def load_settings(config_path: str | None, anchor: Path) -> ScanSettings:
@@ -125,11 +130,30 @@ def scan(options: ScanOptions) -> int:
     """``prodguard scan``: exit 0 when clean, 1 when a finding is at or above the threshold."""
     settings = resolve_settings(options)
     catalogue = catalogue_for(settings)
+    if options.verify and (options.staged or options.history or options.diff):
+        raise UsageError("--verify works on working-tree scans (not with --staged, --history or --diff)")
+    if not options.verify and (options.verify_base_url or options.verify_timeout is not None):
+        raise UsageError("--verify-base-url and --verify-timeout go with --verify")
     result = run_scan(options, settings, catalogue)
     if options.baseline:
         result = apply_baseline(result, Baseline.load(options.baseline))
+    if options.verify:
+        result = _verified(result, catalogue, settings, options)
     write_report(result, catalogue, options.format, options.output)
     return EXIT_FINDINGS if result.findings else EXIT_CLEAN
+
+
+def _verified(result: ScanResult, catalogue: Catalogue, settings: ScanSettings, options: ScanOptions) -> ScanResult:
+    # Imported here: a scan without --verify never loads the HTTP client.
+    from prodguard.scanner.verify.apply import verify_result
+    from prodguard.scanner.verify.client import VerifyOptions
+
+    verify_options = VerifyOptions(base_url=options.verify_base_url)
+    if options.verify_timeout is not None:
+        verify_options = VerifyOptions(base_url=options.verify_base_url, timeout_s=options.verify_timeout)
+    verified, sent = verify_result(result, catalogue, settings, verify_options, os.environ)
+    print(f"verification: {sent} request{'s' if sent != 1 else ''} sent", file=sys.stderr)
+    return verified
 
 
 def baseline_create(options: ScanOptions, output: str) -> int:

@@ -41,6 +41,9 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
             line.append(f.title)
             console.print(line)
             console.print(Text("      " + f.excerpt, style="dim"))
+            if f.verification is not None:
+                style = "bold red" if f.verification.mismatch else "magenta"
+                console.print(Text(f"      verification: {f.verification.describe()}", style=style))
             if f.origin.commit:
                 who = f" by {f.origin.author}" if f.origin.author else ""
                 console.print(Text(f"      introduced in {f.origin.commit[:12]}{who} on {f.origin.date}", style="dim"))

@@ -1,0 +1,197 @@
+"""``scan --verify`` end to end: the real CLI against ``FakeOpenAI`` with registered keys (live in the
+production organization, live in staging under the organization's name, revoked), an unreachable and a
+slow server; nothing is sent without the flag; no key appears in any output."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from prodguard.guard.testing import FakeOpenAI
+from tests import fakekeys
+
+RNG = random.Random(1818)
+PROD_ORG = fakekeys.org_id(RNG)
+STAGING_ORG = fakekeys.org_id(RNG)
+PROD_PROJECT = "proj_" + fakekeys.body(RNG, fakekeys.ALNUM, 24)
+PROD_KEY = fakekeys.project_key(RNG)  # production's key, pasted into a staging file
+STAGING_KEY = fakekeys.service_account_key(RNG)  # staging's key, where it belongs
+REVOKED_KEY = fakekeys.project_key(RNG, 74)
+ALL_KEYS = (PROD_KEY, STAGING_KEY, REVOKED_KEY)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text(
+        f"""[tool.prodguard.environments.production]
+organization = "{PROD_ORG}"
+projects = ["{PROD_PROJECT}"]
+paths = ["deploy/prod/**"]
+[tool.prodguard.environments.staging]
+organization = "{STAGING_ORG}"
+paths = ["deploy/staging/**"]
+"""
+    )
+    (tmp_path / "deploy" / "staging").mkdir(parents=True)
+    (tmp_path / "deploy" / "prod").mkdir(parents=True)
+    (tmp_path / "deploy" / "staging" / "app.env").write_text(f"OPENAI_API_KEY={PROD_KEY}\n")
+    (tmp_path / "deploy" / "staging" / "worker.env").write_text(f"OPENAI_API_KEY={STAGING_KEY}\n")
+    (tmp_path / "deploy" / "prod" / "old.env").write_text(f"OPENAI_API_KEY={REVOKED_KEY}\n")
+    return tmp_path
+
+
+@pytest.fixture
+def keyed_server(server: FakeOpenAI) -> FakeOpenAI:
+    server.register_key(PROD_KEY, organization=PROD_ORG, projects=[PROD_PROJECT])
+    # The real API may name the organization in openai-organization instead of giving its id.
+    server.register_key(STAGING_KEY, organization=STAGING_ORG, organization_header="acme-staging")
+    server.revoke_key(REVOKED_KEY)
+    return server
+
+
+def _assert_no_key(*texts: str) -> None:
+    for text in texts:
+        for key in ALL_KEYS:
+            assert key not in text
+            assert key[-20:] not in text
+
+
+def _by_path(result: Result) -> dict[str, dict[str, object]]:
+    document = json.loads(result.stdout)
+    return {f["path"]: f for f in document["findings"] if f["rule_id"] in ("PG102", "PG103")}
+
+
+def test_live_revoked_and_environment(run_cli, repo: Path, keyed_server: FakeOpenAI) -> None:
+    result = run_cli(
+        "scan", ".", "--verify", "--verify-base-url", keyed_server.base_url, "--format", "json", cwd=repo
+    )
+    assert result.exit_code == 1, result.output
+    found = _by_path(result)
+    prod = found["deploy/staging/app.env"]["verification"]
+    assert prod == {
+        "status": "live",
+        "endpoint": "GET /v1/models",
+        "organization": PROD_ORG,
+        "projects": [PROD_PROJECT],
+        "environment": "production",
+        "found_in": "staging",
+        "mismatch": True,
+    }
+    staging = found["deploy/staging/worker.env"]["verification"]
+    assert staging["status"] == "live"
+    assert staging["organization"] == STAGING_ORG  # found by asking with OpenAI-Organization
+    assert staging["environment"] == "staging" and staging["mismatch"] is False
+    assert found["deploy/prod/old.env"]["verification"] == {
+        "status": "revoked",
+        "endpoint": "GET /v1/models",
+        "found_in": "production",
+    }
+    _assert_no_key(result.stdout, result.stderr)
+    # Each key went only in the Authorization header, each distinct key once (plus organization probes).
+    requests = keyed_server.requests
+    assert {r.route for r in requests} == {"/models"}
+    assert sum(1 for r in requests if "openai-organization" not in r.headers) == 3
+    for r in requests:
+        assert r.headers["authorization"].startswith("Bearer sk-")
+        _assert_no_key(r.path, json.dumps(r.query))
+    # Rate-limited: requests are spaced.
+    times = sorted(r.time for r in requests)
+    assert all(b - a >= 0.2 for a, b in itertools.pairwise(times))
+
+
+def test_sarif_and_text_carry_verification_without_keys(
+    run_cli, repo: Path, keyed_server: FakeOpenAI
+) -> None:
+    sarif = run_cli(
+        "scan", ".", "--verify", "--verify-base-url", keyed_server.base_url, "--format", "sarif", cwd=repo
+    )
+    results = json.loads(sarif.stdout)["runs"][0]["results"]
+    statuses = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["properties"]["verification"][
+            "status"
+        ]
+        for r in results
+        if r["ruleId"] in ("PG102", "PG103")
+    }
+    assert statuses == {
+        "deploy/staging/app.env": "live",
+        "deploy/staging/worker.env": "live",
+        "deploy/prod/old.env": "revoked",
+    }
+    text = run_cli("scan", ".", "--verify", "--verify-base-url", keyed_server.base_url, cwd=repo)
+    assert (
+        f"verification: live, organization {PROD_ORG}, belongs to production but was found in staging: MISMATCH"
+        in text.stdout
+    )
+    assert "verification: revoked" in text.stdout
+    _assert_no_key(sarif.stdout, sarif.stderr, text.stdout, text.stderr)
+
+
+def test_openai_base_url_is_honoured(
+    run_cli, repo: Path, keyed_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", keyed_server.base_url)
+    result = run_cli("scan", "deploy/prod", "--verify", "--format", "json", cwd=repo)
+    assert _by_path(result)["deploy/prod/old.env"]["verification"]["status"] == "revoked"
+    assert keyed_server.count("/models") == 1
+
+
+def test_nothing_is_sent_without_verify(
+    run_cli, repo: Path, keyed_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", keyed_server.base_url)
+    for fmt in ("json", "sarif", "text"):
+        result = run_cli("scan", ".", "--format", fmt, cwd=repo)
+        assert result.exit_code == 1
+        assert "verification" not in result.stdout
+    assert keyed_server.requests == []
+
+
+def test_unreachable_server_gives_unknown(run_cli, repo: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port any more: connections are refused.
+    result = run_cli(
+        "scan",
+        ".",
+        "--verify",
+        "--verify-base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--format",
+        "json",
+        cwd=repo,
+    )
+    assert result.exit_code == 1
+    for finding in _by_path(result).values():
+        verification = finding["verification"]
+        assert verification["status"] == "unknown"
+        assert verification["reason"].startswith("unreachable")
+    _assert_no_key(result.stdout, result.stderr)
+
+
+def test_slow_server_is_time_bounded(run_cli, repo: Path, keyed_server: FakeOpenAI) -> None:
+    keyed_server.slow(5, times=None)
+    result = run_cli(
+        "scan", "deploy/prod", "--verify", "--verify-base-url", keyed_server.base_url, "--verify-timeout", "0.3",
+        "--format", "json", cwd=repo,
+    )  # fmt: skip
+    verification = _by_path(result)["deploy/prod/old.env"]["verification"]
+    assert verification["status"] == "unknown"
+    assert verification["reason"] == "no answer within 0.3s"
+
+
+def test_verify_refuses_plain_http_and_history(run_cli, repo: Path) -> None:
+    result = run_cli("scan", ".", "--verify", "--verify-base-url", "http://api.example.com/v1", cwd=repo)
+    assert result.exit_code == 2
+    assert "plain http" in result.stderr
+    result = run_cli("scan", ".", "--verify", "--history", cwd=repo)
+    assert result.exit_code == 2
+    result = run_cli("scan", ".", "--verify-timeout", "2", cwd=repo)
+    assert result.exit_code == 2
