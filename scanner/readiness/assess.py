@@ -117,6 +117,7 @@ def _judge_one(
     return PracticeResult(
         id=practice.id,
         title=practice.title,
+        label=practice.label,
         source=practice.source,
         section=practice.section,
         status=status,

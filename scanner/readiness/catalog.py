@@ -39,6 +39,7 @@ class Applies(enum.Enum):
 class Practice:
     id: str
     title: str
+    label: str  # a few words, for charts
     source: str  # "production" or "safety"
     section: str
     guide_url: str
@@ -52,6 +53,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "api-keys",
         "API keys and other secrets kept out of code and repositories",
+        "Keys out of code",
         "production",
         "API keys",
         PRODUCTION_GUIDE + "#api-keys",
@@ -64,6 +66,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "organization",
         "Requests name their organization and project",
+        "Organization named",
         "production",
         "Setting up your organization",
         PRODUCTION_GUIDE + "#setting-up-your-organization",
@@ -76,6 +79,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "staging-production",
         "Separate staging and production organizations",
+        "Staging/production",
         "production",
         "Staging accounts",
         PRODUCTION_GUIDE + "#staging-accounts",
@@ -88,6 +92,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "billing-limits",
         "Soft and hard spending limits",
+        "Spending limits",
         "production",
         "Managing billing limits",
         PRODUCTION_GUIDE + "#managing-billing-limits",
@@ -100,6 +105,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "rate-limits",
         "Rate limits handled with retries and exponential backoff",
+        "Rate limits, backoff",
         "production",
         "Managing rate limits and latency",
         PRODUCTION_GUIDE + "#managing-rate-limits-and-latency",
@@ -112,6 +118,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "caching",
         "Frequent requests cached",
+        "Caching",
         "production",
         "Scaling your solution architecture",
         PRODUCTION_GUIDE + "#scaling-your-solution-architecture",
@@ -123,6 +130,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "output-token-caps",
         "Output tokens capped on every generation request",
+        "Output-token caps",
         "production",
         "Managing costs",
         PRODUCTION_GUIDE + "#managing-costs",
@@ -134,6 +142,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "evaluation",
         "Evaluation suite for model output",
+        "Evaluation",
         "production",
         "Evaluation and iteration",
         PRODUCTION_GUIDE + "#evaluation-and-iteration",
@@ -145,6 +154,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "data-in-transit",
         "API traffic encrypted in transit",
+        "Data in transit",
         "production",
         "Security and compliance",
         PRODUCTION_GUIDE + "#security-and-compliance",
@@ -156,6 +166,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "data-protection",
         "Stored data protected: no raw prompts in logs, personal data anonymized, encrypted audit trail",
+        "Data protection",
         "production",
         "Security and compliance",
         PRODUCTION_GUIDE + "#security-and-compliance",
@@ -168,6 +179,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "input-sanitization",
         "User input sanitized and bounded",
+        "Input sanitization",
         "production",
         "Security and compliance",
         PRODUCTION_GUIDE + "#security-and-compliance",
@@ -180,6 +192,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "moderation",
         "Inputs and outputs moderated",
+        "Moderation",
         "safety",
         "Use our free Moderation API",
         SAFETY_GUIDE + "#use-our-free-moderation-api",
@@ -191,6 +204,7 @@ PRACTICES: tuple[Practice, ...] = (
     Practice(
         "end-user-ids",
         "End-user identifiers sent with requests",
+        "End-user ids",
         "safety",
         "End-user IDs",
         SAFETY_GUIDE + "#end-user-ids",

@@ -67,6 +67,14 @@ def _guard_step(inputs: Inputs, enabled: bool, summary: str) -> tuple[list[Evide
     return [], False
 
 
+def _code_or_guard(code: list[Evidence], guard: list[Evidence], runs: bool, absent: str) -> Controls:
+    """Controls met by code or by a guard step: a configured step that no code installs shows intent,
+    not a control (partly)."""
+    complete = bool(code) or runs
+    gap = None if complete else _NOT_INSTALLED
+    return Controls(tuple(code + guard), complete=complete, gap=gap, absent=absent)
+
+
 def api_keys(inputs: Inputs) -> Controls:
     return Controls(tuple(_code(inputs.code.key_from_environment)), absent="no client constructions found")
 
@@ -134,15 +142,13 @@ def billing_limits(inputs: Inputs) -> Controls:
 
 
 def rate_limits(inputs: Inputs) -> Controls:
-    found = _code(inputs.code.retries_on) + _code(inputs.code.retry_wrappers)
-    step, _runs = _guard_step(
-        inputs, inputs.policy.backoff.enabled, "guard backoff on 429/5xx honouring retry-after"
-    )
-    found += step
+    code = _code(inputs.code.retries_on) + _code(inputs.code.retry_wrappers)
+    backoff = "guard backoff on 429/5xx honouring retry-after"
+    step, runs = _guard_step(inputs, inputs.policy.backoff.enabled, backoff)
     for rule in inputs.policy.limits:
         rates = ", ".join(f"{n} {v}" for n, v in (("rpm", rule.rpm), ("tpm", rule.tpm)) if v is not None)
-        found.append(_config(inputs, f"client-side limit {rule.scope}: {rates}"))
-    return Controls(tuple(found), absent="no client with retries on, no retry wrapper, no guard backoff")
+        step.append(_config(inputs, f"client-side limit {rule.scope}: {rates}"))
+    return _code_or_guard(code, step, runs, "no client with retries on, no retry wrapper, no guard backoff")
 
 
 def caching(inputs: Inputs) -> Controls:
@@ -155,11 +161,14 @@ def caching(inputs: Inputs) -> Controls:
 
 
 def output_token_caps(inputs: Inputs) -> Controls:
-    found = _code(inputs.code.capped)
     accounting = inputs.policy.accounting
-    step, _ = _guard_step(inputs, accounting.send_default_cap,
-                          f"guard sends max {accounting.default_max_output_tokens} output tokens when a call sets none")  # fmt: skip
-    return Controls(tuple(found + step), absent="no generation request passes an output-token cap")
+    default_cap = (
+        f"guard sends max {accounting.default_max_output_tokens} output tokens when a call sets none"
+    )
+    step, runs = _guard_step(inputs, accounting.send_default_cap, default_cap)
+    return _code_or_guard(
+        _code(inputs.code.capped), step, runs, "no generation request passes an output-token cap"
+    )
 
 
 def evaluation(inputs: Inputs) -> Controls:
@@ -198,18 +207,17 @@ def input_sanitization(inputs: Inputs) -> Controls:
 def moderation(inputs: Inputs) -> Controls:
     settings = inputs.policy.moderation
     where = "input and output" if settings.check_output else "input"
-    step, _ = _guard_step(
-        inputs, settings.enabled, f"guard moderates {where} with {settings.model} (fail {settings.fail})"
-    )
-    return Controls(tuple(_code(inputs.code.moderation) + step),
-                    absent="no moderations.create call and no guard with moderation")  # fmt: skip
+    summary = f"guard moderates {where} with {settings.model} (fail {settings.fail})"
+    step, runs = _guard_step(inputs, settings.enabled, summary)
+    absent = "no moderations.create call and no guard with moderation"
+    return _code_or_guard(_code(inputs.code.moderation), step, runs, absent)
 
 
 def end_user_ids(inputs: Inputs) -> Controls:
-    step, _ = _guard_step(inputs, inputs.policy.end_user.enabled,
-                          f"guard attaches a hashed end-user id as {inputs.policy.end_user.parameter}")  # fmt: skip
-    return Controls(tuple(_code(inputs.code.end_user_ids) + step),
-                    absent="no request passes safety_identifier or user")  # fmt: skip
+    summary = f"guard attaches a hashed end-user id as {inputs.policy.end_user.parameter}"
+    step, runs = _guard_step(inputs, inputs.policy.end_user.enabled, summary)
+    absent = "no request passes safety_identifier or user"
+    return _code_or_guard(_code(inputs.code.end_user_ids), step, runs, absent)
 
 
 CONTROLS: dict[str, Callable[[Inputs], Controls]] = {

@@ -14,6 +14,7 @@ from prodguard.scanner.finding import Finding
 from prodguard.scanner.readiness.model import (
     STATUS_MEANING,
     Evidence,
+    EvidenceKind,
     PracticeResult,
     ReadinessReport,
     Status,
@@ -99,7 +100,7 @@ def _evidence_item(e: Evidence) -> str:
 
 
 def _practice_row(p: PracticeResult) -> str:
-    evidence = "".join(_evidence_item(e) for e in p.evidence if e.kind.value != "finding")
+    evidence = "".join(_evidence_item(e) for e in p.shown_evidence() if e.kind is not EvidenceKind.FINDING)
     finding_count = len(p.findings)
     if finding_count:
         evidence = (
@@ -124,9 +125,9 @@ def _practice_row(p: PracticeResult) -> str:
 
 def chart(report: ReadinessReport) -> str:
     """A horizontal stacked bar per practice with findings: how many, of which severity."""
-    label_w, bar_w, row_h, top = 230, 560, 26, 34
+    label_w, bar_w, row_h, top = 160, 560, 26, 34
     bars: list[tuple[str, str, Counter[Severity]]] = [
-        (p.id, p.title, Counter(f.severity for f in p.findings)) for p in report.practices if p.findings
+        (p.id, p.label, Counter(f.severity for f in p.findings)) for p in report.practices if p.findings
     ]
     if report.unmapped:
         bars.append(("unmapped", "Other findings", Counter(f.severity for f in report.unmapped)))
@@ -144,8 +145,7 @@ def chart(report: ReadinessReport) -> str:
                    f'<text x="{legend_x + 16}" y="16">{severity.label}</text>')  # fmt: skip
     for index, (practice_id, title, counts) in enumerate(bars):
         y = top + index * row_h
-        short = title if len(title) <= 34 else title[:33] + "…"
-        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{_e(short)}</text>')
+        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{_e(title)}</text>')
         x = float(label_w)
         for severity in sorted(Severity, reverse=True):
             n = counts.get(severity, 0)

@@ -58,6 +58,7 @@ def document(report: ReadinessReport) -> dict[str, Any]:
             {
                 "id": p.id,
                 "title": p.title,
+                "label": p.label,
                 "source": p.source,
                 "section": p.section,
                 "status": p.status.value,

@@ -61,6 +61,7 @@ class PracticeResult:
 
     id: str
     title: str
+    label: str  # a few words, for charts
     source: str  # "production" or "safety": which OpenAI guide the practice comes from
     section: str  # the guide's section
     status: Status
@@ -70,6 +71,12 @@ class PracticeResult:
     next_step: str | None  # None when met or not applicable
     guide_url: str
     docs: tuple[str, ...]  # rule pages and guides for the next step
+
+    def shown_evidence(self) -> tuple[Evidence, ...]:
+        """The evidence minus what ``reason`` already says (an absent control it names)."""
+        return tuple(
+            e for e in self.evidence if not (e.kind is EvidenceKind.ABSENT and e.summary in self.reason)
+        )
 
 
 @dataclass(frozen=True)

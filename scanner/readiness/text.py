@@ -68,7 +68,7 @@ def render(report: ReadinessReport, out: TextIO) -> None:
         head = Text(f"[{STATUS_LABEL[p.status]}] ", style=STATUS_STYLE[p.status])
         head.append(f"{p.id}: {p.title}", style="bold")
         console.print(head)
-        for e in p.evidence:
+        for e in p.shown_evidence():
             line = Text(f"  {_MARK[e.kind]} ")
             if e.rule_id:
                 line.append(f"{e.rule_id} {e.severity}  ", style="bold")
