@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from prodguard.rules.catalogue import Catalogue
@@ -20,6 +21,7 @@ from tests import chromium
 from tests.test_example_environments import PLANTED_KEY
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "report.schema.json"
 M, P, X, NA = "met", "partly", "missing", "not_applicable"
 ORDER = (
     "api-keys", "organization", "staging-production", "billing-limits", "rate-limits", "caching",
@@ -91,6 +93,7 @@ def test_json_statuses(run_cli, name: str) -> None:
     result = run_cli("report", str(EXAMPLES / name), "--format", "json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
+    jsonschema.validate(document, json.loads(SCHEMA.read_text("utf-8")))
     assert {p["id"]: p["status"] for p in document["practices"]} == _expected(name)
     for practice in document["practices"]:
         assert {"id", "title", "status", "evidence", "next_step", "guide"} <= set(practice)

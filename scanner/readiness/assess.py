@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prodguard.config import load_project_config
-from prodguard.guard._policy import Policy
+from prodguard.guard import Policy
 from prodguard.rules.catalogue import Catalogue
 from prodguard.rules.model import Severity
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.readiness import catalog
 from prodguard.scanner.readiness.catalog import Applies, Need, Practice
 from prodguard.scanner.readiness.codefacts import CodeFacts, collect
-from prodguard.scanner.readiness.controls import CONTROLS, Controls, Inputs
+from prodguard.scanner.readiness.controls import CONTROLS, Controls, Inputs, shown_path
 from prodguard.scanner.readiness.model import (
     Evidence,
     EvidenceKind,
@@ -45,7 +45,8 @@ def build_report(paths: Sequence[str], settings: ScanSettings, catalogue: Catalo
     result = scan_paths(paths, settings, catalogue)
     code = collect(paths, settings)
     policy, policy_source = load_policy(settings)
-    return judge(result, code, Inputs(code, policy, policy_source, settings.environments), paths, settings)
+    inputs = Inputs(code, policy, shown_path(policy_source), settings.environments)
+    return judge(result, code, inputs, paths, settings)
 
 
 def judge(
@@ -81,7 +82,7 @@ def judge(
     )
     return ReadinessReport(
         root=", ".join(paths),
-        config_path=settings.config_path,
+        config_path=shown_path(settings.config_path),
         environments_declared=settings.environments.declared,
         guard=guard,
         practices=results,

@@ -4,10 +4,11 @@ say when nothing was found."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from prodguard.guard._policy import Policy
+from prodguard.guard import Policy
 from prodguard.rules.environments import EnvironmentPolicy, Tier
 from prodguard.scanner.readiness.codefacts import CodeFacts, Site
 from prodguard.scanner.readiness.model import Evidence, EvidenceKind
@@ -36,6 +37,14 @@ class Controls:
     complete: bool = True
     gap: str | None = None  # what is missing when ``complete`` is false
     absent: str = ""  # what was looked for, said when nothing was found
+
+
+def shown_path(path: str | None) -> str | None:
+    """A configuration file as reports show it: relative to the working directory when below it."""
+    if path is None:
+        return None
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def _code(sites: Sequence[Site]) -> list[Evidence]:
@@ -98,7 +107,7 @@ def staging_production(inputs: Inputs) -> Controls:
         if env.paths:
             parts.append("paths " + ", ".join(env.paths))
         found.append(Evidence(EvidenceKind.CONFIG, f"environment {env.name} ({env.tier}): " + "; ".join(parts),
-                              envs.source))  # fmt: skip
+                              shown_path(envs.source)))  # fmt: skip
     tiers = {env.tier for env in envs.environments}
     gaps = []
     if Tier.PRODUCTION not in tiers or Tier.NON_PRODUCTION not in tiers:

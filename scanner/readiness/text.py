@@ -35,7 +35,10 @@ _MARK = {
 
 
 def render(report: ReadinessReport, out: TextIO) -> None:
-    console = Console(file=out, highlight=False, soft_wrap=True, emoji=False, width=110)
+    # A fixed width off a terminal keeps files and CI logs stable; a terminal uses its own width.
+    console = Console(
+        file=out, highlight=False, soft_wrap=True, emoji=False, width=None if out.isatty() else 110
+    )
     counts = report.counts()
     console.print(Text(f"Production readiness: {printable(report.root)}", style="bold"))
     console.print(
