@@ -23,7 +23,14 @@ PROD_PROJECT = "proj_" + fakekeys.body(RNG, fakekeys.ALNUM, 24)
 PROD_KEY = fakekeys.project_key(RNG)  # production's key, pasted into a staging file
 STAGING_KEY = fakekeys.service_account_key(RNG)  # staging's key, where it belongs
 REVOKED_KEY = fakekeys.project_key(RNG, 74)
-ALL_KEYS = (PROD_KEY, STAGING_KEY, REVOKED_KEY)
+ADMIN_KEY = (
+    "sk-admin-"
+    + fakekeys.body(RNG, fakekeys.URLSAFE, 58)
+    + "T3BlbkFJ"
+    + fakekeys.body(RNG, fakekeys.URLSAFE, 58)
+)
+OTHER_PROJECT = "proj_" + fakekeys.body(RNG, fakekeys.ALNUM, 24)
+ALL_KEYS = (PROD_KEY, STAGING_KEY, REVOKED_KEY, ADMIN_KEY)
 
 
 @pytest.fixture
@@ -43,6 +50,7 @@ paths = ["deploy/staging/**"]
     (tmp_path / "deploy" / "staging" / "app.env").write_text(f"OPENAI_API_KEY={PROD_KEY}\n")
     (tmp_path / "deploy" / "staging" / "worker.env").write_text(f"OPENAI_API_KEY={STAGING_KEY}\n")
     (tmp_path / "deploy" / "prod" / "old.env").write_text(f"OPENAI_API_KEY={REVOKED_KEY}\n")
+    (tmp_path / "deploy" / "prod" / "admin.env").write_text(f"OPENAI_ADMIN_KEY={ADMIN_KEY}\n")
     return tmp_path
 
 
@@ -52,6 +60,7 @@ def keyed_server(server: FakeOpenAI) -> FakeOpenAI:
     # The real API may name the organization in openai-organization instead of giving its id.
     server.register_key(STAGING_KEY, organization=STAGING_ORG, organization_header="acme-staging")
     server.revoke_key(REVOKED_KEY)
+    server.register_key(ADMIN_KEY, organization=PROD_ORG, projects=[PROD_PROJECT, OTHER_PROJECT])
     return server
 
 
@@ -64,7 +73,7 @@ def _assert_no_key(*texts: str) -> None:
 
 def _by_path(result: Result) -> dict[str, dict[str, object]]:
     document = json.loads(result.stdout)
-    return {f["path"]: f for f in document["findings"] if f["rule_id"] in ("PG102", "PG103")}
+    return {f["path"]: f for f in document["findings"] if f["rule_id"] in ("PG102", "PG103", "PG104")}
 
 
 def test_live_revoked_and_environment(run_cli, repo: Path, keyed_server: FakeOpenAI) -> None:
@@ -92,11 +101,22 @@ def test_live_revoked_and_environment(run_cli, repo: Path, keyed_server: FakeOpe
         "endpoint": "GET /v1/models",
         "found_in": "production",
     }
+    # Admin keys are asked about the organization's projects.
+    assert found["deploy/prod/admin.env"]["verification"] == {
+        "status": "live",
+        "endpoint": "GET /v1/organization/projects",
+        "organization": PROD_ORG,
+        "projects": [PROD_PROJECT, OTHER_PROJECT],
+        "environment": "production",
+        "found_in": "production",
+        "mismatch": False,
+    }
     _assert_no_key(result.stdout, result.stderr)
+    assert "verification: 6 requests sent" in result.stderr  # 4 keys, 2 organization probes for one
     # Each key went only in the Authorization header, each distinct key once (plus organization probes).
     requests = keyed_server.requests
-    assert {r.route for r in requests} == {"/models"}
-    assert sum(1 for r in requests if "openai-organization" not in r.headers) == 3
+    assert {r.route for r in requests} == {"/models", "/organization/projects"}
+    assert sum(1 for r in requests if "openai-organization" not in r.headers) == 4
     for r in requests:
         assert r.headers["authorization"].startswith("Bearer sk-")
         _assert_no_key(r.path, json.dumps(r.query))
@@ -138,7 +158,9 @@ def test_openai_base_url_is_honoured(
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", keyed_server.base_url)
     result = run_cli("scan", "deploy/prod", "--verify", "--format", "json", cwd=repo)
-    assert _by_path(result)["deploy/prod/old.env"]["verification"]["status"] == "revoked"
+    found = _by_path(result)
+    assert found["deploy/prod/old.env"]["verification"]["status"] == "revoked"
+    assert found["deploy/prod/admin.env"]["verification"]["status"] == "live"
     assert keyed_server.count("/models") == 1
 
 
@@ -182,9 +204,9 @@ def test_slow_server_is_time_bounded(run_cli, repo: Path, keyed_server: FakeOpen
         "scan", "deploy/prod", "--verify", "--verify-base-url", keyed_server.base_url, "--verify-timeout", "0.3",
         "--format", "json", cwd=repo,
     )  # fmt: skip
-    verification = _by_path(result)["deploy/prod/old.env"]["verification"]
-    assert verification["status"] == "unknown"
-    assert verification["reason"] == "no answer within 0.3s"
+    for finding in _by_path(result).values():
+        assert finding["verification"]["status"] == "unknown"
+        assert finding["verification"]["reason"] == "no answer within 0.3s"
 
 
 def test_verify_refuses_plain_http_and_history(run_cli, repo: Path) -> None:
@@ -195,3 +217,23 @@ def test_verify_refuses_plain_http_and_history(run_cli, repo: Path) -> None:
     assert result.exit_code == 2
     result = run_cli("scan", ".", "--verify-timeout", "2", cwd=repo)
     assert result.exit_code == 2
+
+
+def test_registered_keys_through_the_sdk(keyed_server: FakeOpenAI) -> None:
+    """The server's key checks are what the real SDK sees: a live key lists models and gets its
+    organization and project headers, a revoked key and a foreign organization raise AuthenticationError."""
+    import openai
+
+    live = openai.OpenAI(api_key=PROD_KEY, base_url=keyed_server.base_url, max_retries=0)
+    raw = live.models.with_raw_response.list()
+    assert raw.headers["openai-organization"] == PROD_ORG and raw.headers["openai-project"] == PROD_PROJECT
+    assert raw.parse().data
+    with pytest.raises(openai.AuthenticationError) as revoked:
+        openai.OpenAI(api_key=REVOKED_KEY, base_url=keyed_server.base_url, max_retries=0).models.list()
+    assert revoked.value.code == "invalid_api_key"
+    foreign = openai.OpenAI(
+        api_key=PROD_KEY, organization=STAGING_ORG, base_url=keyed_server.base_url, max_retries=0
+    )
+    with pytest.raises(openai.AuthenticationError) as mismatched:
+        foreign.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert mismatched.value.code == "mismatched_organization"
