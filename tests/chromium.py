@@ -47,6 +47,13 @@ def dump_dom(page: Path, profile: Path) -> str:
     return _run(page, profile, "--dump-dom").stdout.decode("utf-8")
 
 
+def print_pdf(page: Path, profile: Path) -> bytes:
+    """The page printed (print media: the ``@media print`` rules apply), as PDF bytes."""
+    target = profile / "page.pdf"
+    _run(page, profile, "--no-pdf-header-footer", f"--print-to-pdf={target}")
+    return target.read_bytes()
+
+
 def screenshot(page: Path, profile: Path, width: int = 1200, height: int = 2400) -> Image:
     target = profile / "shot.png"
     _run(page, profile, f"--window-size={width},{height}", f"--screenshot={target}")

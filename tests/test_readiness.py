@@ -179,6 +179,16 @@ def test_html_screenshot_shows_summary_and_chart(
     assert shot.count(_rgb(SEVERITY_COLOR[Severity.INFO]), chart) < 300  # no info finding: legend only
 
 
+def test_html_prints(rendered: dict[str, tuple[str, str]], tmp_path: Path) -> None:
+    """Printed (print media), the page is a few A4/Letter pages, not one clipped screen or hundreds."""
+    page = tmp_path / "two-env.html"
+    page.write_text(rendered["two-env-app"][0], "utf-8")
+    pdf = chromium.print_pdf(page, tmp_path / "profile")
+    assert pdf.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert 2 <= pages <= 20
+
+
 def test_html_escapes_repository_text(run_cli, tmp_path: Path) -> None:
     """A file name and a line that carry markup end up as text in the rendered page, not as elements."""
     repo = tmp_path / "repo"
@@ -296,3 +306,35 @@ def test_every_rule_maps_to_a_practice(catalogue: Catalogue) -> None:
     practice_ids = [p.id for p in catalog.PRACTICES]
     assert practice_ids == list(ORDER) and set(CONTROLS) == set(practice_ids)
     assert set(catalog.RULE_PRACTICE.values()) | set(catalog.KIND_PRACTICE.values()) <= set(practice_ids)
+
+
+def test_rule_no_practice_claims_is_listed_not_dropped(run_cli, tmp_path: Path) -> None:
+    """A user pack's practice rule that the table does not map shows up as an unmapped finding."""
+    (tmp_path / "prodguard.toml").write_text('packs = ["house.toml"]\n')
+    (tmp_path / "house.toml").write_text(
+        """[pack]
+name = "house"
+description = "house rules"
+
+[[rules]]
+id = "ACME101"
+name = "prompt-dump"
+title = "Prompt dump left enabled"
+kind = "practice"
+severity = "medium"
+keywords = ["dump_prompts"]
+pattern = '''(?P<secret>DUMP_PROMPTS\\s*=\\s*True)'''
+description = "Checks for the prompt dump switch."
+why = "Prompts end up on disk."
+remediation = "Turn it off."
+examples = { match = ["DUMP_PROMPTS = True"], ignore = ["DUMP_PROMPTS = False"] }
+"""
+    )
+    (tmp_path / "settings.py").write_text("DUMP_PROMPTS = True\n")
+    result = run_cli("report", str(tmp_path), "--format", "json")
+    document = json.loads(result.stdout)
+    assert [(f["rule_id"], Path(f["path"]).name) for f in document["unmapped_findings"]] == [
+        ("ACME101", "house.toml"),
+        ("ACME101", "settings.py"),
+    ]
+    assert all(p["findings"] == [] for p in document["practices"])
