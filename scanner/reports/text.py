@@ -57,6 +57,15 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
     console.print(Text(_summary(result), style="bold"))
 
 
+_SKIP_LABELS = {
+    "ignored": "untracked and git-ignored",
+    "excluded": "excluded by --exclude/config",
+    "too_large": "over max_file_size",
+    "symlink": "symbolic link",
+    "special": "not a regular file",
+}
+
+
 def _summary(result: ScanResult) -> str:
     s = result.stats
     count = len(result.findings)
@@ -71,7 +80,10 @@ def _summary(result: ScanResult) -> str:
         parts.append(f"{s.suppressed} allowed inline")
     if s.below_threshold:
         parts.append(f"{s.below_threshold} below --min-severity {result.min_severity.label}")
-    skipped = {k: v for k, v in s.skipped.items() if k not in ("ignored", "excluded")}
-    if skipped:
-        parts.append("skipped " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(skipped.items())))
+    if s.skipped:
+        # Every kind of skip is named, ignored and excluded paths included: a summary that hides what was
+        # not read reads as an all-clear for it.
+        parts.append(
+            "skipped " + ", ".join(f"{v} {_SKIP_LABELS.get(k, k.replace('_', ' '))}" for k, v in sorted(s.skipped.items()))
+        )
     return "; ".join(parts)
