@@ -34,12 +34,6 @@ SEVERITY_COLOR = {
     Severity.LOW: "#fbc02d",
     Severity.INFO: "#90a4ae",
 }
-_STATUS_TEXT = {
-    Status.MET: "met",
-    Status.PARTLY: "partly",
-    Status.MISSING: "missing",
-    Status.NOT_APPLICABLE: "not applicable",
-}
 
 _CSS = """
 :root { color-scheme: light; }
@@ -81,7 +75,7 @@ def _e(text: object) -> str:
 def _badge(status: Status) -> str:
     return (
         f'<span class="badge status-{status.value}" data-status="{status.value}" '
-        f'style="background:{STATUS_COLOR[status]}">{_STATUS_TEXT[status]}</span>'
+        f'style="background:{STATUS_COLOR[status]}">{status.label}</span>'
     )
 
 
@@ -193,7 +187,7 @@ def render(report: ReadinessReport, out: TextIO) -> None:
     counts = report.counts()
     tiles = "".join(
         f'<div class="tile" data-status="{s.value}" style="border-color:{STATUS_COLOR[s]}">'
-        f'<span class="n" style="color:{STATUS_COLOR[s]}">{counts[s]}</span>{_STATUS_TEXT[s]}</div>'
+        f'<span class="n" style="color:{STATUS_COLOR[s]}">{counts[s]}</span>{s.label}</div>'
         for s in Status
     )
     if report.guard.installed:

@@ -16,6 +16,11 @@ class Status(enum.StrEnum):
     MISSING = "missing"
     NOT_APPLICABLE = "not_applicable"
 
+    @property
+    def label(self) -> str:
+        """For people: ``not applicable`` rather than the JSON value."""
+        return self.value.replace("_", " ")
+
 
 # Shown by ``prodguard report --help``, the docs and every report format.
 STATUS_MEANING: dict[Status, str] = {

@@ -20,18 +20,16 @@ STATUS_STYLE = {
     Status.MISSING: "bold red",
     Status.NOT_APPLICABLE: "dim",
 }
-STATUS_LABEL = {
-    Status.MET: "met",
-    Status.PARTLY: "partly",
-    Status.MISSING: "missing",
-    Status.NOT_APPLICABLE: "n/a",
-}
 _MARK = {
     EvidenceKind.FINDING: "✗",
     EvidenceKind.CONFIG: "⚙",
     EvidenceKind.CODE: "✓",
     EvidenceKind.ABSENT: "∅",
 }
+
+
+def _short(status: Status) -> str:
+    return "n/a" if status is Status.NOT_APPLICABLE else status.label
 
 
 def render(report: ReadinessReport, out: TextIO) -> None:
@@ -43,7 +41,7 @@ def render(report: ReadinessReport, out: TextIO) -> None:
     console.print(Text(f"Production readiness: {printable(report.root)}", style="bold"))
     console.print(
         Text(
-            "  ".join(f"{STATUS_LABEL[s]} {counts[s]}" for s in Status)
+            "  ".join(f"{_short(s)} {counts[s]}" for s in Status)
             + f"   ({report.findings} findings in {report.files_scanned} files)"
         )
     )
@@ -61,14 +59,14 @@ def render(report: ReadinessReport, out: TextIO) -> None:
     table.add_column("why")
     for p in report.practices:
         table.add_row(
-            Text(STATUS_LABEL[p.status], style=STATUS_STYLE[p.status]),
+            Text(_short(p.status), style=STATUS_STYLE[p.status]),
             Text(p.title),
             Text(p.reason, style="dim"),
         )
     console.print(table)
     for p in report.practices:
         console.print()
-        head = Text(f"[{STATUS_LABEL[p.status]}] ", style=STATUS_STYLE[p.status])
+        head = Text(f"[{_short(p.status)}] ", style=STATUS_STYLE[p.status])
         head.append(f"{p.id}: {p.title}", style="bold")
         console.print(head)
         for e in p.shown_evidence():
