@@ -237,3 +237,37 @@ def test_registered_keys_through_the_sdk(keyed_server: FakeOpenAI) -> None:
     with pytest.raises(openai.AuthenticationError) as mismatched:
         foreign.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     assert mismatched.value.code == "mismatched_organization"
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict", "reason"),
+    [
+        (403, "live", "accepted, but HTTP 403"),  # authenticated, lacking a permission
+        (429, "live", "accepted, but HTTP 429"),  # authenticated, rate-limited or out of quota
+        (500, "unknown", "HTTP 500"),
+        (404, "unknown", "HTTP 404"),
+    ],
+)
+def test_status_codes(
+    run_cli, repo: Path, keyed_server: FakeOpenAI, status: int, verdict: str, reason: str
+) -> None:
+    keyed_server.fail(status, times=None, path="/models")
+    result = run_cli(
+        "scan", "deploy/prod/old.env", "--verify", "--verify-base-url", keyed_server.base_url, "--format", "json",
+        cwd=repo,
+    )  # fmt: skip
+    verification = _by_path(result)["deploy/prod/old.env"]["verification"]
+    assert (verification["status"], verification.get("reason")) == (verdict, reason)
+
+
+def test_redirects_are_not_followed(run_cli, repo: Path, keyed_server: FakeOpenAI) -> None:
+    """A redirect would carry the Authorization header elsewhere: it is not followed."""
+    with FakeOpenAI() as elsewhere:
+        keyed_server.fail(307, times=None, headers={"location": elsewhere.base_url + "/models"})
+        result = run_cli(
+            "scan", "deploy/prod/old.env", "--verify", "--verify-base-url", keyed_server.base_url,
+            "--format", "json", cwd=repo,
+        )  # fmt: skip
+        assert elsewhere.requests == []
+    verification = _by_path(result)["deploy/prod/old.env"]["verification"]
+    assert (verification["status"], verification["reason"]) == ("unknown", "HTTP 307")
