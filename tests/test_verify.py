@@ -271,3 +271,29 @@ def test_redirects_are_not_followed(run_cli, repo: Path, keyed_server: FakeOpenA
         assert elsewhere.requests == []
     verification = _by_path(result)["deploy/prod/old.env"]["verification"]
     assert (verification["status"], verification["reason"]) == ("unknown", "HTTP 307")
+
+
+def test_key_declared_for_one_environment_but_owned_by_another(
+    run_cli, repo: Path, keyed_server: FakeOpenAI
+) -> None:
+    """Staging declares the production key's fingerprint as its own: the API's answer shows whose it is."""
+    from prodguard.rules.environments import key_fingerprint
+
+    config = (repo / "pyproject.toml").read_text()
+    config = config.replace(
+        'paths = ["deploy/staging/**"]',
+        f'paths = ["deploy/staging/**"]\nkey_fingerprints = ["{key_fingerprint(PROD_KEY)}"]',
+    )
+    (repo / "pyproject.toml").write_text(config)
+    result = run_cli(
+        "scan", "deploy/staging/app.env", "--verify", "--verify-base-url", keyed_server.base_url,
+        "--format", "json", cwd=repo,
+    )  # fmt: skip
+    verification = _by_path(result)["deploy/staging/app.env"]["verification"]
+    assert verification["environment"] == "production" and verification["declared_for"] == "staging"
+    assert verification["mismatch"] is True
+    text = run_cli(
+        "scan", "deploy/staging/app.env", "--verify", "--verify-base-url", keyed_server.base_url, cwd=repo
+    )
+    assert "belongs to production but is declared for staging: MISMATCH" in text.stdout
+    _assert_no_key(result.stdout, text.stdout, text.stderr)

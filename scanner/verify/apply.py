@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from prodguard.rules.catalogue import Catalogue
-from prodguard.rules.environments import EnvironmentPolicy
+from prodguard.rules.environments import EnvironmentPolicy, key_fingerprint
 from prodguard.scanner.envanalysis import OPENAI_KEY_RULES, context_of
 from prodguard.scanner.finding import Finding, hash_secret
 from prodguard.scanner.run import ScanResult
@@ -69,7 +69,8 @@ def verify_result(
             continue
         key, rule_id = keys[digest]
         answer = verifier.verify(key, admin=rule_id == ADMIN_KEY_RULE, declared_organizations=declared_orgs)
-        answers[digest] = _owner(answer, policy)
+        declared = policy.owner_of(key_fingerprint(key))
+        answers[digest] = replace(_owner(answer, policy), declared_for=declared.name if declared else None)
     findings = [_attach(f, answers.get(f.secret_hash), policy, settings.root) for f in result.findings]
     return replace(result, findings=findings), verifier.requests_sent
 
@@ -88,9 +89,17 @@ def _attach(finding: Finding, answer: Verification | None, policy: EnvironmentPo
         return finding
     owner = policy.get(answer.environment) if answer.environment else None
     context = context_of(finding, policy, root)
-    if owner is None or context is None:
-        return replace(finding, verification=replace(answer, found_in=context.name if context else None))
-    # Another tier always counts (a production key in a staging file); another declared environment of
-    # the same tier too; an inferred context ("tests/") only by its tier.
-    mismatch = owner.tier is not context.tier or (not context.inferred and context.name != owner.name)
-    return replace(finding, verification=replace(answer, found_in=context.name, mismatch=mismatch))
+    mismatch = False
+    if owner is not None and answer.declared_for is not None:
+        # The key's fingerprint is declared for one environment, the API says it is another's.
+        mismatch = answer.declared_for != owner.name
+    if owner is not None and context is not None:
+        # Another tier always counts (a production key in a staging file); another declared environment
+        # of the same tier too; an inferred context ("tests/") only by its tier.
+        mismatch = (
+            mismatch
+            or owner.tier is not context.tier
+            or (not context.inferred and context.name != owner.name)
+        )
+    found_in = context.name if context else None
+    return replace(finding, verification=replace(answer, found_in=found_in, mismatch=mismatch))

@@ -19,8 +19,9 @@ class Verification:
     """What the API said about one key, and what that means for the place it was found in.
 
     ``organization`` and ``projects`` are what the key belongs to (when live); ``environment`` is the
-    declared environment that owns them; ``found_in`` is the environment of the file the key was found
-    in; ``mismatch`` is true when the two are of different tiers (a production key in a staging file).
+    declared environment that owns them; ``declared_for`` is the environment whose ``key_fingerprints``
+    list the key; ``found_in`` is the environment of the file the key was found in. ``mismatch`` is
+    true when the owner differs from either: a production key in a staging file, or declared for staging.
     """
 
     status: KeyStatus
@@ -29,6 +30,7 @@ class Verification:
     organizations: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
     environment: str | None = None
+    declared_for: str | None = None
     found_in: str | None = None
     mismatch: bool = False
     reason: str = ""
@@ -43,9 +45,11 @@ class Verification:
             item["projects"] = list(self.projects)
         if self.environment:
             item["environment"] = self.environment
+        if self.declared_for:
+            item["declared_for"] = self.declared_for
         if self.found_in:
             item["found_in"] = self.found_in
-        if self.environment and self.found_in:
+        if self.environment and (self.found_in or self.declared_for):
             item["mismatch"] = self.mismatch
         if self.reason:
             item["reason"] = self.reason
@@ -58,7 +62,9 @@ class Verification:
             text += f", organization {self.organization}"
         if self.environment:
             text += f", belongs to {self.environment}"
-        if self.mismatch:
+        if self.mismatch and self.declared_for and self.declared_for != self.environment:
+            text += f" but is declared for {self.declared_for}: MISMATCH"
+        elif self.mismatch:
             text += f" but was found in {self.found_in}: MISMATCH"
         if self.reason:
             text += f" ({self.reason})"
