@@ -228,6 +228,12 @@ REVIEW: tuple[ReviewItem, ...] = (
                SAFETY_GUIDE + "#allow-users-to-report-issues"),
     ReviewItem("limitations", "Limitations understood and communicated", "safety",
                SAFETY_GUIDE + "#understand-and-communicate-limitations"),
+    ReviewItem("prompt-engineering", "Prompts constrain topic and tone; examples of the desired output", "safety",
+               SAFETY_GUIDE + "#prompt-engineering"),
+    ReviewItem("prompt-reliability", "Unreliable tasks split into smaller, checked steps", "production",
+               PRODUCTION_GUIDE + "#improving-prompt-reliability"),
+    ReviewItem("scaling", "Horizontal or vertical scaling and load balancing planned", "production",
+               PRODUCTION_GUIDE + "#scaling-your-solution-architecture"),
     ReviewItem("mlops", "MLOps: model monitoring, retraining and deployment", "production",
                PRODUCTION_GUIDE + "#mlops-strategy"),
 )  # fmt: skip
