@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,11 +13,14 @@ import jsonschema
 import pytest
 
 from prodguard.rules.catalogue import Catalogue
-from prodguard.rules.model import Severity
+from prodguard.rules.model import Kind, Severity
+from prodguard.scanner.finding import Finding
 from prodguard.scanner.readiness import catalog
-from prodguard.scanner.readiness.controls import CONTROLS
+from prodguard.scanner.readiness.assess import decide
+from prodguard.scanner.readiness.catalog import Need
+from prodguard.scanner.readiness.controls import CONTROLS, Controls
 from prodguard.scanner.readiness.html import SEVERITY_COLOR, STATUS_COLOR
-from prodguard.scanner.readiness.model import Status
+from prodguard.scanner.readiness.model import Evidence, EvidenceKind, Status
 from tests import chromium
 from tests.test_example_environments import PLANTED_KEY
 
@@ -338,3 +342,36 @@ examples = { match = ["DUMP_PROMPTS = True"], ignore = ["DUMP_PROMPTS = False"] 
         ("ACME101", "settings.py"),
     ]
     assert all(p["findings"] == [] for p in document["practices"])
+
+
+def _finding(severity: Severity) -> Finding:
+    return Finding("PG306", "t", severity, Kind.PRACTICE, "a.py", 1, 1, 1, 2, "x", "f", "h")
+
+
+_CONTROL = Evidence(EvidenceKind.CODE, "control", "a.py", 1)
+
+
+@pytest.mark.parametrize(
+    ("need", "findings", "found", "complete", "applies", "status"),
+    [
+        (Need.NOTHING, [Severity.CRITICAL], True, True, True, X),  # high or critical: missing, whatever else
+        (Need.NOTHING, [Severity.HIGH], False, True, False, X),
+        (Need.NOTHING, [Severity.MEDIUM], False, True, True, P),  # nothing needed: lower findings, partly
+        (Need.REQUIRED, [Severity.LOW], False, True, True, X),  # findings and no control: missing
+        (Need.REQUIRED, [Severity.LOW], True, True, True, P),
+        (Need.REQUIRED, [], False, True, False, NA),
+        (Need.REQUIRED, [], True, True, True, M),
+        (Need.REQUIRED, [], True, False, True, P),  # a control configured incompletely
+        (Need.REQUIRED, [], False, True, True, X),
+        (Need.RECOMMENDED, [], False, True, True, P),
+        (Need.NOTHING, [], False, True, True, M),
+    ],
+)
+def test_status_rule(
+    need: Need, findings: list[Severity], found: bool, complete: bool, applies: bool, status: str
+) -> None:
+    practice = replace(catalog.PRACTICES[0], need=need)
+    controls = Controls((_CONTROL,) if found else (), complete=complete, gap="gap", absent="absent")
+    decided, reason = decide(practice, [_finding(s) for s in findings], controls, applies)
+    assert decided.value == status
+    assert reason
