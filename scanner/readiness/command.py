@@ -29,7 +29,7 @@ EXIT_NOT_READY = 1
 
 
 @dataclass(frozen=True)
-class ReportOptions:
+class ReadinessOptions:
     path: str = "."
     format: str = "text"
     output: str | None = None
@@ -37,7 +37,7 @@ class ReportOptions:
     fail_on: str | None = None
 
 
-def report(options: ReportOptions) -> int:
+def report(options: ReadinessOptions) -> int:
     """Write the readiness report; exit 1 when ``--fail-on`` names a status some practice has."""
     if options.format not in RENDERERS:
         raise UsageError(f"unknown report format {options.format!r}")
