@@ -21,15 +21,27 @@ _ALLOW = re.compile(
 )
 
 
+# The longest allow reason reported; a "reason" running on over a minified line is cut.
+MAX_REASON = 200
+
+
 @dataclass(frozen=True)
 class Allowance:
-    """An inline ``prodguard: allow`` comment: the rules it covers (empty: all) and the reason given."""
+    """An inline ``prodguard: allow`` comment: the rules it covers (empty: all) and the reason given.
+
+    The reason is printed in reports: callers parse allowances from redacted lines (the engine does), so
+    that a key written after the comment is not copied into the report with it."""
 
     rule_ids: frozenset[str]
     reason: str
 
     def covers(self, rule_id: str) -> bool:
         return not self.rule_ids or rule_id in self.rule_ids
+
+    def label(self) -> str:
+        """What a suppressed finding says about why: ``inline allow: <reason>``."""
+        reason = self.reason if len(self.reason) <= MAX_REASON else self.reason[: MAX_REASON - 1] + "…"
+        return "inline allow" + (f": {reason}" if reason else "")
 
 
 def parse_allowance(line: str, *, next_line: bool = False) -> Allowance | None:

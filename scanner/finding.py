@@ -12,6 +12,9 @@ from prodguard.scanner.blob import WORKING_TREE, Origin
 
 EXCERPT_WIDTH = 160
 
+# Character spans of one line to hide in its excerpt: (start, end, replacement).
+LineSpans = list[tuple[int, int, str]]
+
 
 @dataclass(frozen=True)
 class Finding:

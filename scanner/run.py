@@ -91,9 +91,9 @@ class Detector:
                 return findings, None
             notice = Notice(blob.path, "not valid notebook JSON; scanned as plain text", "notebook")
             return self.engine.scan(blob), notice
-        findings = self.engine.scan(blob)
+        findings, masks = self.engine.scan_with_masks(blob)
         if self.practice_rules:
-            practice = run_practices(blob, self.practice_rules)
+            practice = run_practices(blob, self.practice_rules, masks)
             if practice:
                 findings = _merge_practice(practice, findings, self._generic_ids)
         return findings, None
