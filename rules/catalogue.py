@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prodguard.auxfiles import PACK_LIMIT
 from prodguard.errors import ConfigError
 from prodguard.rules.model import Context, Examples, Kind, Rule, Scope, Severity, Validation
 from prodguard.rules.tomlsource import TomlSource
@@ -105,7 +106,7 @@ def _checked_unique(pack: tuple[Rule, ...], seen: dict[str, str], path: Path) ->
 
 def load_pack(path: str | Path, *, compile_patterns: bool = True) -> tuple[Rule, ...]:
     """Parse and validate one pack file."""
-    source = TomlSource.load(path)
+    source = TomlSource.load(path, PACK_LIMIT)
     data = source.data
     unknown = set(data) - {"pack", "rules"}
     if unknown:

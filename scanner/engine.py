@@ -221,7 +221,7 @@ def _prefer_specific(candidates: list[_Candidate]) -> tuple[list[_Candidate], li
     if len(specific) == len(candidates):
         return candidates, []
     kept = list(specific)
-    superseded = []
+    superseded: list[_Candidate] = []
     ordered = sorted(specific, key=lambda s: s.start)
     starts = [s.start for s in ordered]
     # Running maximum of ends, to test overlap with any specific span starting before c.end in log time.

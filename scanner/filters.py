@@ -7,6 +7,7 @@ threshold decisions are counted in the scan statistics so that nothing disappear
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pathspec
@@ -71,15 +72,45 @@ def is_below_threshold(finding: Finding, minimum: Severity) -> bool:
     return finding.severity < minimum
 
 
+def compile_ignore_lines(lines: Sequence[str]) -> pathspec.GitIgnoreSpec:
+    """Gitignore patterns as git reads them: a pattern git cannot use (a lone ``\\``, a bare ``!``, a
+    range such as ``[z-a]``) matches nothing, and the other lines keep working."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except (ValueError, TypeError, re.error):
+        pass
+    usable = []
+    for line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except (ValueError, TypeError, re.error):
+            continue
+        usable.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(usable)
+
+
+def matchable(path: str) -> str:
+    """``path`` as patterns can be matched against it: a file name that is not UTF-8 (held with
+    surrogate escapes) has its undecodable bytes replaced; git matches bytes, and no pattern written in
+    a text file names those bytes anyway."""
+    if path.isascii():
+        return path
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return path
+
+
 class PathFilter:
     """Path-stage filter: config excludes, as gitignore-style patterns relative to the project root."""
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self.patterns = patterns
-        self._spec = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
+        self._spec = compile_ignore_lines(patterns) if patterns else None
 
     def is_excluded(self, relative_path: str) -> bool:
-        return self._spec is not None and self._spec.match_file(relative_path)
+        return self._spec is not None and self._spec.match_file(matchable(relative_path))
 
     def __reduce__(self) -> tuple[type, tuple[tuple[str, ...]]]:
         return (type(self), (self.patterns,))
