@@ -44,8 +44,8 @@ class TomlSource:
         p = Path(path)
         try:
             raw = read_limited(p, limit)
-        except FileNotFoundError:
-            raise ConfigError("file not found", path=str(p)) from None
+        except FileNotFoundError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", path=str(p)) from None
         return cls.parse(raw, str(p))
 
     @classmethod

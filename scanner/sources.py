@@ -105,7 +105,12 @@ def _read_ignore_file(directory: str, listing: Listing) -> _IgnoreFile | None:
         return None
     except ConfigError as exc:
         reason = str(exc).removeprefix(f"{path}: ")
-        listing.notices.append(Notice(display_path(path), f".gitignore not used: {reason}", "unreadable"))
+        message = (
+            reason.replace("cannot read:", "cannot read .gitignore:", 1)
+            if reason.startswith("cannot read:")
+            else f".gitignore not used: {reason}"
+        )
+        listing.notices.append(Notice(display_path(path), message, "unreadable"))
         return None
     return _IgnoreFile(directory, compile_ignore_lines(split_lines(raw.decode("utf-8", "replace"))))
 
