@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from prodguard.rules.model import Kind, Rule, Scope
 from prodguard.rules.validators import passes
@@ -32,6 +33,18 @@ CONTEXT_REACH = 4 * WINDOW
 # much more room, to the end of its line at most, so that the whole token is found and redacted rather
 # than its first kilobyte (the rest would be printed, and the guard would send it).
 EDGE_EXTENSION = 16 * WINDOW
+# Matching work on one line is bounded: at most this many times the line's length, plus an allowance
+# (a line packed with keywords would have every rule's pattern run over all of it: minutes for 20 MiB).
+DENSE_FACTOR = 3
+DENSE_ALLOWANCE = 64 * 1024
+
+
+class EngineResult(NamedTuple):
+    """What the engine found in one blob."""
+
+    findings: list[Finding]
+    masks: dict[int, LineSpans]  # line number -> character spans hidden on that line
+    dense_lines: tuple[int, ...]  # lines where the work bound stopped some rules (see DENSE_FACTOR)
 
 
 @dataclass(frozen=True)
@@ -78,17 +91,20 @@ class Engine:
 
     def scan(self, blob: Blob) -> list[Finding]:
         """Findings in ``blob``, sorted by position, each with a redacted excerpt."""
-        return self.scan_with_masks(blob)[0]
+        return self.scan_with_masks(blob).findings
 
-    def scan_with_masks(self, blob: Blob) -> tuple[list[Finding], dict[int, LineSpans]]:
-        """Findings in ``blob`` and, by line number, the character spans hidden on each line (the secrets
-        of every finding and every overlapping match), so that other checks reporting those lines build
-        their excerpts from the same redacted text."""
+    def scan_with_masks(self, blob: Blob) -> EngineResult:
+        """Findings in ``blob``; by line number, the character spans hidden on each line (the secrets of
+        every finding and every overlapping match), so that other checks reporting those lines build
+        their excerpts from the same redacted text; and the lines the work bound cut short."""
         data = unify_line_ends(blob.data)
         if data is not blob.data:
             blob = replace(blob, data=data)
-        reported, masks = self._candidates(data)
-        return _to_findings(blob, reported, masks)
+        dense: list[int] = []
+        reported, masks = self._candidates(data, dense)
+        findings, hidden = _to_findings(blob, reported, masks)
+        numbers = tuple(data.count(b"\n", 0, start) + 1 for start in sorted(dense))
+        return EngineResult(findings, hidden, numbers)
 
     def spans(self, data: bytes) -> list[SecretSpan]:
         """Byte spans of the secrets in ``data`` (for redacting text in place, as the guard does).
@@ -113,9 +129,55 @@ class Engine:
                 named.append(not masked)
         return merged
 
-    def _candidates(self, data: bytes) -> tuple[list[_Candidate], list[_Candidate]]:
+    def _within_budget(
+        self, data: bytes, runs: list[tuple[int, int, int]], dense: list[int]
+    ) -> list[tuple[int, int, int]]:
+        """The (window, rule) runs to match, keeping the work on each line under ``DENSE_FACTOR`` times
+        its length (plus ``DENSE_ALLOWANCE``). A line packed with keywords would otherwise have every
+        rule's pattern run over all of it; past the bound, the remaining runs on that line are skipped
+        (OpenAI's rules first, generic ones last, severe before mild: whole rules at a time) and the line's start offset goes to ``dense``."""
+        if sum(hi - lo for lo, hi, _ in runs) <= DENSE_FACTOR * len(data) + DENSE_ALLOWANCE:
+            return runs  # the common case: no line can be over its bound
+        # Each window's line start, in one pass over the data (windows never cross a line end).
+        starts: dict[int, int] = {}
+        cursor = line_start = 0
+        for lo in sorted({run[0] for run in runs}):
+            newline = data.rfind(b"\n", cursor, lo)
+            if newline >= 0:
+                line_start = newline + 1
+            starts[lo] = line_start
+            cursor = lo
+        # Whole rules in order of importance: OpenAI's first (what prodguard is for), then other
+        # providers', generic ones last; severe before mild.
+        rank = {
+            n: (rule.provider == GENERIC_PROVIDER, rule.provider != "openai", -rule.severity, n)
+            for n, rule in enumerate(self.rules)
+        }
+        runs.sort(key=lambda run: (rank[run[2]], run[0]))
+        budgets: dict[int, int] = {}  # line start -> bytes of matching left
+        kept = []
+        for lo, hi, rule_number in runs:
+            line_start = starts[lo]
+            if line_start not in budgets:
+                line_end = data.find(b"\n", lo)
+                length = (len(data) if line_end < 0 else line_end) - line_start
+                budgets[line_start] = DENSE_FACTOR * length + DENSE_ALLOWANCE
+            if budgets[line_start] < hi - lo:
+                if line_start not in dense:
+                    dense.append(line_start)
+                continue
+            budgets[line_start] -= hi - lo
+            kept.append((lo, hi, rule_number))
+        return kept
+
+    def _candidates(
+        self, data: bytes, dense: list[int] | None = None
+    ) -> tuple[list[_Candidate], list[_Candidate]]:
         """(candidates to report, candidates only to hide): a match that another overlapping match
-        supersedes is not reported, but its span is still redacted."""
+        supersedes is not reported, but its span is still redacted. Lines where the work bound cut
+        matching short are added to ``dense`` (their start offsets)."""
+        if dense is None:
+            dense = []
         if self._prefilter is None or not data:
             return [], []
         hits = self._prefilter.hits(data)
@@ -140,10 +202,9 @@ class Engine:
                     continue
                 line_windows[rule_number].append((lo, hi))
         candidates: list[_Candidate] = []
-        for rule_number, windows in line_windows.items():
-            rule = self.rules[rule_number]
-            for lo, hi in _merge(windows):
-                candidates.extend(self._match(rule, data, lo, hi))
+        runs = [(lo, hi, n) for n, windows in line_windows.items() for lo, hi in _merge(windows)]
+        for lo, hi, rule_number in self._within_budget(data, runs, dense):
+            candidates.extend(self._match(self.rules[rule_number], data, lo, hi))
         for rule_number in file_rules:
             candidates.extend(self._match(self.rules[rule_number], data, 0, size))
         unique, overlapped = _dedupe(candidates)
