@@ -50,7 +50,7 @@ class ScanOptions:
 
 def load_settings(config_path: str | None, anchor: Path) -> ScanSettings:
     path = Path(config_path) if config_path else find_config(anchor)
-    if config_path and not Path(config_path).is_file():
+    if config_path and not Path(config_path).exists():
         raise UsageError(f"config file not found: {config_path}")
     return settings_from_config(load_project_config(path, root=Path.cwd()))
 
