@@ -155,14 +155,16 @@ REGEX_PIECES = st.sampled_from(
 @BOUNDED
 @given(
     st.lists(REGEX_PIECES, max_size=14),
+    st.booleans(),
     st.lists(st.text(max_size=6), max_size=3),
     st.one_of(st.integers(-5, 50), st.text(max_size=3)),
 )
-def test_any_user_pack(pattern: list[str], keywords: list[str], prefix: object) -> None:
+def test_any_user_pack(pattern: list[str], grouped: bool, keywords: list[str], prefix: object) -> None:
+    body = "".join(pattern)
     rule = {
         "id": "ACME001", "name": "acme", "title": "Acme", "kind": "secret", "severity": "high",
         "description": "d", "why": "w", "remediation": "r", "keywords": keywords or ["acme_"],
-        "pattern": "".join(pattern) or "acme_", "redact_prefix": prefix,
+        "pattern": f"acme_(?P<secret>{body})" if grouped else body or "acme_", "redact_prefix": prefix,
     }
     with _directory() as root:
         path = root / "pack.toml"
