@@ -63,6 +63,7 @@ LOCK_NAME = ".lock"
 _COUNTER_SIZE = 8
 _RANDOM_PER_RECORD = 28  # 12-byte nonce + 16-byte secret prefix of the plaintext
 _fdatasync = getattr(os, "fdatasync", os.fsync)
+_PUBLISH_EVERY_NS = 100 * 10**6
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class SegmentWriter:
         self._seen = -1
         self._fd = -1
         self._head_fd = -1  # <dir>/.head: the last acknowledged record, out of reach of a segment cut
+        self._published_at = 0
         self._reset_state()
         self._rand = b""
         self._rand_pos = 0
@@ -153,8 +155,11 @@ class SegmentWriter:
             try:
                 self._announce()
                 seq = self._write(kind, payload, self.options.clock())
-                if not self._durable_meta:
-                    self._publish_head()  # "never": nothing is durable; the head is as good as the record
+                if not self._durable_meta and time.monotonic_ns() - self._published_at >= _PUBLISH_EVERY_NS:
+                    # "never": nothing is durable anyway; the head follows at most 100 ms behind (and at
+                    # close), so that it costs nothing per record.
+                    self._publish_head()
+                    self._published_at = time.monotonic_ns()
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             if self._always:
@@ -536,6 +541,8 @@ class SegmentWriter:
         with self.mutex:
             if self._durable_meta and self._dirty:
                 self._sync()
+                self._publish_locked(self._acknowledged())
+            elif not self._durable_meta and self._fd >= 0:
                 self._publish_locked(self._acknowledged())
             self._detach()
             self._close_lock()
