@@ -105,13 +105,14 @@ def write_replacing(target: Path, content: bytes) -> None:
     except FileNotFoundError:
         info = None
     except OSError as exc:
-        raise ConfigError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
+        raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
     if info is not None and not stat.S_ISREG(info.st_mode):
         raise ConfigError("not a regular file; a baseline is written to a file", path=str(target))
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     except OSError as exc:
-        raise ConfigError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
+        raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
@@ -123,7 +124,7 @@ def write_replacing(target: Path, content: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise ConfigError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
+        raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
 
 
 
@@ -131,7 +132,7 @@ def apply_baseline(result: ScanResult, baseline: Baseline) -> ScanResult:
     """Finding-stage filter: findings the baseline knows move to ``suppressed``."""
     kept = [f for f in result.findings if f not in baseline]
     known = [replace(f, suppressed="baseline") for f in result.findings if f in baseline]
-    result.stats.suppressed += len(known)
+    result.stats.baselined += len(known)
     return replace(
         result, findings=kept, suppressed=sorted([*result.suppressed, *known], key=lambda f: f.sort_key)
     )
