@@ -534,7 +534,7 @@ def logs_rotate(directory: str | None, config: str | None, key_file: str | None)
 
 @logs.command("purge")
 @_log_options
-@click.option("--older-than", metavar="AGE", help="e.g. 30d [default: the policy's retention_days].")
+@click.option("--older-than", metavar="AGE", help="e.g. 30d, at least 1d [default: the policy's retention_days].")
 def logs_purge(
     directory: str | None, config: str | None, key_file: str | None, older_than: str | None
 ) -> None:

@@ -79,7 +79,7 @@ def load_settings(config_path: str | None, anchor: Path, environ: Mapping[str, s
     ``anchor``."""
     environ = os.environ if environ is None else environ
     config_path = config_path or environ.get("PRODGUARD_CONFIG") or None
-    if config_path and not Path(config_path).is_file():
+    if config_path and not Path(config_path).exists():
         raise UsageError(f"config file not found: {config_path}")
     path = Path(config_path) if config_path else find_config(anchor)
     return settings_from_config(load_project_config(path, root=Path.cwd()))

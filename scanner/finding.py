@@ -13,6 +13,9 @@ from prodguard.scanner.verify.model import Verification
 
 EXCERPT_WIDTH = 160
 
+# Character spans of one line to hide in its excerpt: (start, end, replacement).
+LineSpans = list[tuple[int, int, str]]
+
 
 @dataclass(frozen=True)
 class Finding:
