@@ -11,15 +11,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from prodguard.scanner.practices import Hit, PythonFile
 from prodguard.scanner.practices.locate import hit_at
+from prodguard.scanner.practices.model import Hit, PythonFile
 from prodguard.scanner.practices.pyfacts import (
     GenerationCall,
     ModuleFacts,
     Scope,
     facts,
     has_unpacked_kwargs,
-    is_test_path,
     keyword,
     last_name,
 )
@@ -65,8 +64,6 @@ def _dict_has_key(call: ast.Call, argument: str, keys: tuple[str, ...]) -> bool:
 
 def uncapped_generation(file: PythonFile) -> Iterator[Hit]:
     """PG306: a generation request with no output-token cap. Test code is skipped."""
-    if is_test_path(file.path):
-        return
     for generation in facts(file).generation_calls():
         call = generation.call
         if (
@@ -81,8 +78,6 @@ def uncapped_generation(file: PythonFile) -> Iterator[Hit]:
 
 
 def _user_facing_generations(file: PythonFile) -> Iterator[tuple[ModuleFacts, GenerationCall]]:
-    if is_test_path(file.path):
-        return
     module = facts(file)
     for generation in module.generation_calls():
         if not generation.resumes and module.is_user_facing(generation.scope):
@@ -242,8 +237,6 @@ def _is_logger(module: ModuleFacts, receiver: ast.expr) -> bool:
 def logged_prompt_or_response(file: PythonFile) -> Iterator[Hit]:
     """PG307: raw prompt or response text passed to a logger (anywhere) or to ``print`` (in web services
     and UI apps, where standard output is collected as logs). Test code is skipped."""
-    if is_test_path(file.path):
-        return
     module = facts(file)
     by_scope: dict[int, list[GenerationCall]] = {}
     for generation in module.generation_calls():

@@ -17,14 +17,13 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from prodguard.rules.validators import is_placeholder, looks_like_words, shannon_entropy
-from prodguard.scanner.practices import Hit, PracticeCheck, PythonFile
 from prodguard.scanner.practices.locate import hit_at, secret_hit
+from prodguard.scanner.practices.model import Hit, PracticeCheck, PythonFile
 from prodguard.scanner.practices.pyfacts import (
     ModuleFacts,
     Scope,
     facts,
     has_unpacked_kwargs,
-    is_test_path,
     keyword,
     last_name,
 )
@@ -302,8 +301,6 @@ def tls_verification_disabled(file: PythonFile) -> Iterator[Hit]:
 def retries_disabled(file: PythonFile) -> Iterator[Hit]:
     """PG305: ``max_retries=0`` on a client (or ``openai.max_retries = 0``) in a module that has no retry
     wrapper of its own. Test code is skipped: tests turn retries off on purpose."""
-    if is_test_path(file.path):
-        return
     module = facts(file)
     values = [
         (value, scope)
@@ -339,8 +336,6 @@ def client_without_organization(file: PythonFile) -> Iterator[Hit]:
     API. Left alone: clients pointed elsewhere (``base_url``, ``provider``), Azure clients, ``**options``,
     clients on a mock transport or with a stand-in literal key, and test code. Whether a hit matters is
     the environment analyzer's decision."""
-    if is_test_path(file.path):
-        return  # test clients talk to mocks; live tests are the environment analyzer's business
     module = facts(file)
     for call, scope in module.client_constructions():
         name = module.qualified(call.func) or ""

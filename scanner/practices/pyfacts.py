@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from prodguard.scanner.practices import PythonFile
+from prodguard.scanner.practices.model import PythonFile
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef
@@ -58,7 +58,6 @@ _RETRYABLE_ERRORS = frozenset(
         "InternalServerError", "OpenAIError", "ServiceUnavailableError", "TryAgain", "Timeout",
     }
 )  # fmt: skip
-_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "fixtures"})
 
 
 def dotted_name(node: ast.expr) -> str | None:
@@ -103,16 +102,6 @@ def keyword(call: ast.Call, name: str) -> ast.keyword | None:
 def has_unpacked_kwargs(call: ast.Call) -> bool:
     """``f(**options)``: keywords we cannot see, so a missing argument may well be there."""
     return any(kw.arg is None for kw in call.keywords)
-
-
-def is_test_path(path: str) -> bool:
-    """Test code (``tests/``, ``fixtures/``, ``test_*.py``, ``*_test.py``, ``conftest.py``): disabled
-    retries, uncapped calls and printed responses are normal there."""
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    if name == "conftest.py" or name.startswith("test_") or name.endswith(("_test.py", "_tests.py")):
-        return True
-    return any(part in _TEST_DIRS for part in parts[:-1])
 
 
 @dataclass(frozen=True)
