@@ -74,9 +74,7 @@ def analyze(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_T
     if language is None or not wants(blob):
         return PracticeResult([], None)
     active = {
-        rule_id: entry
-        for rule_id, entry in CHECKS.items()
-        if rule_id in rules and entry.covers(language)
+        rule_id: entry for rule_id, entry in CHECKS.items() if rule_id in rules and entry.covers(language)
     }
     if not active:
         return PracticeResult([], None)
@@ -101,9 +99,7 @@ def analyze(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_T
     return PracticeResult([_finding(rules[hit.rule_id], hit, lines, blob) for hit in hits], notice)
 
 
-def run_practices(
-    blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_TESTS
-) -> list[Finding]:
+def run_practices(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_TESTS) -> list[Finding]:
     """``analyze`` without the notice: the findings alone."""
     return analyze(blob, rules, tests).findings
 
@@ -173,4 +169,3 @@ def _finding(rule: Rule, hit: Hit, lines: tuple[str, ...], blob: Blob) -> Findin
         else None,
         extra={"detail": hit.detail} if hit.detail else {},
     )
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prodguard.scanner.practices import call_checks, client_checks
+from prodguard.scanner.practices import call_checks, client_checks, js_checks, request_checks
 from prodguard.scanner.practices.model import Language, PracticeCheck, ScriptCheck
 
 
@@ -30,20 +30,40 @@ class PracticeRule:
         return language in self.languages
 
 
-# Every Python check but PG301's own hides literal keys on the lines it reports.
+# Every check but PG301's own hides literal keys on the lines it reports.
 _hide = client_checks.hiding_literal_keys
+_hide_js = js_checks.hiding_literal_keys
 
 CHECKS: dict[str, PracticeRule] = {
     "PG207": PracticeRule(_hide(client_checks.client_without_organization)),
-    "PG301": PracticeRule(client_checks.literal_api_key, in_tests=True),
-    "PG302": PracticeRule(_hide(client_checks.literal_organization), in_tests=True),
-    "PG303": PracticeRule(_hide(client_checks.plain_http_base_url), in_tests=True),
+    "PG301": PracticeRule(client_checks.literal_api_key, js_checks.literal_api_key, in_tests=True),
+    "PG302": PracticeRule(
+        _hide(client_checks.literal_organization), _hide_js(js_checks.literal_organization), in_tests=True
+    ),
+    "PG303": PracticeRule(
+        _hide(client_checks.plain_http_base_url), _hide_js(js_checks.plain_http_base_url), in_tests=True
+    ),
     "PG304": PracticeRule(_hide(client_checks.tls_verification_disabled), in_tests=True),
-    "PG305": PracticeRule(_hide(client_checks.retries_disabled)),
-    "PG306": PracticeRule(_hide(call_checks.uncapped_generation)),
-    "PG307": PracticeRule(_hide(call_checks.logged_prompt_or_response)),
-    "PG308": PracticeRule(_hide(call_checks.unmoderated_user_generation)),
-    "PG309": PracticeRule(_hide(call_checks.missing_end_user_id)),
+    "PG305": PracticeRule(_hide(client_checks.retries_disabled), _hide_js(js_checks.retries_disabled)),
+    "PG306": PracticeRule(_hide(call_checks.uncapped_generation), _hide_js(js_checks.uncapped_generation)),
+    "PG307": PracticeRule(
+        _hide(call_checks.logged_prompt_or_response), _hide_js(js_checks.logged_prompt_or_response)
+    ),
+    "PG308": PracticeRule(
+        _hide(call_checks.unmoderated_user_generation), _hide_js(js_checks.unmoderated_user_generation)
+    ),
+    "PG309": PracticeRule(_hide(call_checks.missing_end_user_id), _hide_js(js_checks.missing_end_user_id)),
+    "PG311": PracticeRule(
+        _hide(request_checks.user_input_in_system_prompt), _hide_js(js_checks.user_input_in_system_prompt)
+    ),
+    "PG312": PracticeRule(_hide(request_checks.ignored_moderation), _hide_js(js_checks.ignored_moderation)),
+    "PG313": PracticeRule(
+        _hide(request_checks.unhandled_api_errors), _hide_js(js_checks.unhandled_api_errors)
+    ),
+    "PG314": PracticeRule(
+        _hide(request_checks.client_without_timeout), _hide_js(js_checks.client_without_timeout)
+    ),
+    "PG315": PracticeRule(_hide(request_checks.unchecked_refusal), _hide_js(js_checks.unchecked_refusal)),
 }
 
 
