@@ -15,7 +15,7 @@ from prodguard.config import find_config, load_project_config
 from prodguard.errors import UsageError
 from prodguard.rules.catalogue import Catalogue, load_catalogue
 from prodguard.rules.environments import key_fingerprint
-from prodguard.rules.model import Severity
+from prodguard.rules.model import Kind, Severity
 from prodguard.scanner.baseline import Baseline, apply_baseline
 from prodguard.scanner.gitsources import history_revisions, scan_history, scan_staged
 from prodguard.scanner.reports import REPORTERS
@@ -44,6 +44,7 @@ class ScanOptions:
     history: bool = False
     since: str | None = None
     all_refs: bool = False
+    history_practices: bool = False
     diff: str | None = None
     baseline: str | None = None
 
@@ -94,8 +95,8 @@ def run_scan(options: ScanOptions, settings: ScanSettings, catalogue: Catalogue)
     ]
     if len(modes) > 1:
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
-    if (options.since or options.all_refs) and not options.history:
-        raise UsageError("--since and --all-refs go with --history")
+    if (options.since or options.all_refs or options.history_practices) and not options.history:
+        raise UsageError("--since, --all-refs and --history-practices go with --history")
     if options.staged:
         return scan_staged(".", options.paths, settings, catalogue)
     if options.history or options.diff:
@@ -108,8 +109,18 @@ def run_scan(options: ScanOptions, settings: ScanSettings, catalogue: Catalogue)
                 raise UsageError("--diff takes no revision arguments; it scans BASE..HEAD")
             revisions = [f"{options.diff}..HEAD"]
         selected = history_revisions(revisions, options.since, options.all_refs)
+        if options.history and not options.history_practices:
+            catalogue = secrets_only(catalogue)
         return scan_history(repos[0] if repos else ".", selected, settings, catalogue)
     return scan_paths(options.paths or (".",), settings, catalogue)
+
+
+def secrets_only(catalogue: Catalogue) -> Catalogue:
+    """The rules a history scan reports by default: secrets and identifiers, which stay exposed in every
+    past version. Practice and environment rules describe the code as it is now; in code deleted long
+    ago they are noise (``--history-practices`` keeps them)."""
+    dropped = tuple(r.id for r in catalogue.rules if r.kind in (Kind.PRACTICE, Kind.ENVIRONMENT))
+    return catalogue.select(disable=dropped)
 
 
 def pre_push_revisions(environ: Mapping[str, str]) -> list[str]:
