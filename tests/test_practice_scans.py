@@ -83,7 +83,9 @@ def test_typescript_is_scanned_and_its_test_files_are_test_code(run_cli: Any, tm
     repo.write("src/types.d.ts", UNCAPPED_TS)
     report = _scan(run_cli, ".", cwd=repo.path)
     assert _rules(report) == [("PG306", "reply.ts")]
-    assert [Path(n["path"]).name for n in report["notices"] if n["category"] == "test_code"] == ["reply.test.ts"]
+    assert [Path(n["path"]).name for n in report["notices"] if n["category"] == "test_code"] == [
+        "reply.test.ts"
+    ]
 
 
 def test_history_reports_practice_findings_only_when_asked(run_cli: Any, tmp_path: Path) -> None:

@@ -27,10 +27,22 @@ from prodguard.scanner.sources import Notice
 __all__ = ["CHECKS", "PracticeResult", "TestPaths", "analyze", "language_of", "run_practices", "wants"]
 
 MAX_PARSE_BYTES = 2 * 1024 * 1024
-# A file is parsed only when it holds one of these (lower-cased bytes): the SDK's name (imports, the
-# ``@ai-sdk/openai`` provider, ``api.openai.com`` URLs), the OpenAI call shapes used on clients built
-# elsewhere, or the Agents SDK's runner. Most files never pay for a parse.
-PREFILTER = (b"openai", b"chat.completions", b"responses.", b"runner.run")
+MINIFIED_LINE = 1000
+# A file is parsed only when it can hold a finding (checked on lower-cased bytes). First gate: it names the
+# SDK or an OpenAI call shape at all. Second: it holds something a check looks at — a client class call
+# (``OpenAI(``, ``AsyncOpenAI(``, ``new AzureOpenAI(``, ``ChatOpenAI(``, ``createOpenAI(``), an import of the
+# SDK under another name, a generation or moderation call, a REST endpoint, an Agents SDK agent or run, the
+# legacy module client, or the key's environment variable being written. Most files never pay for a parse.
+PREFILTER = (b"openai", b"completions", b"responses", b"runner.run", b"from agents import")
+PREFILTER_SHAPES = (
+    b"openai(", b"openai as ", b"openai:", b"from \"openai\"", b"from 'openai'", b"require(\"openai\")",
+    b"completions.create", b"completions.parse", b"completions.stream", b"responses.create",
+    b"responses.parse", b"responses.stream", b"moderations.create", b"moderation.create",
+    b"/chat/completions", b"/v1/responses", b"runner.run", b"agent(", b"generatetext", b"streamtext",
+    b"generateobject", b"streamobject", b"openai.api_", b"openai.organization", b"openai.project",
+    b"openai.base_url", b"openai.http_client", b"openai.max_retries", b"openai.chatcompletion",
+    b"openai.completion", b"openai_api_key", b"openai_org",
+)  # fmt: skip
 _EXTENSIONS = {
     ".py": Language.PYTHON, ".pyi": Language.PYTHON,
     ".js": Language.JAVASCRIPT, ".mjs": Language.JAVASCRIPT, ".cjs": Language.JAVASCRIPT,
@@ -60,11 +72,16 @@ def language_of(path: str) -> Language | None:
 
 
 def wants(blob: Blob) -> bool:
-    """Files of a language the checks read, small enough, that can hold a finding (``PREFILTER``)."""
-    if language_of(blob.path) is None or len(blob.data) > MAX_PARSE_BYTES:
+    """Files of a language the checks read, small enough, that can hold a finding (``PREFILTER``).
+    Minified or bundled JavaScript (lines of thousands of characters on average) is build output, not the
+    application's source, and is not parsed."""
+    language = language_of(blob.path)
+    if language is None or len(blob.data) > MAX_PARSE_BYTES:
+        return False
+    if language is not Language.PYTHON and len(blob.data) > MINIFIED_LINE * (blob.data.count(b"\n") + 1):
         return False
     lowered = blob.data.lower()
-    return any(word in lowered for word in PREFILTER)
+    return any(word in lowered for word in PREFILTER) and any(shape in lowered for shape in PREFILTER_SHAPES)
 
 
 def analyze(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_TESTS) -> PracticeResult:

@@ -715,6 +715,13 @@ class _Collector(ast.NodeVisitor):
                 self.facts.error_handlers = True
         self.generic_visit(node)
 
+    def visit_Constant(self, node: ast.Constant) -> None:
+        # Leaves: skip NodeVisitor's lookup of the deprecated visit_Num/visit_Str handlers (costly per node).
+        return
+
+    def visit_Name(self, node: ast.Name) -> None:
+        return
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self.facts.attribute_reads.setdefault(id(self.scopes[-1]), set()).add(node.attr)
         self.generic_visit(node)
