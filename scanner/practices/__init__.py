@@ -28,12 +28,14 @@ __all__ = ["CHECKS", "PracticeResult", "TestPaths", "analyze", "language_of", "r
 
 MAX_PARSE_BYTES = 2 * 1024 * 1024
 MINIFIED_LINE = 1000
-# A file is parsed only when it can hold a finding (checked on lower-cased bytes). First gate: it names the
-# SDK or an OpenAI call shape at all. Second: it holds something a check looks at — a client class call
+# A file is parsed only when it can hold a finding. First gate, on the raw bytes (no copy): it names the
+# SDK or an OpenAI call shape at all. Second, on lower-cased bytes of the few files left: it holds something a check looks at — a client class call
 # (``OpenAI(``, ``AsyncOpenAI(``, ``new AzureOpenAI(``, ``ChatOpenAI(``, ``createOpenAI(``), an import of the
 # SDK under another name, a generation or moderation call, a REST endpoint, an Agents SDK agent or run, the
 # legacy module client, or the key's environment variable being written. Most files never pay for a parse.
-PREFILTER = (b"openai", b"completions", b"responses", b"runner.run", b"from agents import")
+PREFILTER = (
+    b"openai", b"OpenAI", b"OPENAI", b"Openai", b"completions", b"responses", b"Runner.run", b"from agents import"
+)  # fmt: skip
 PREFILTER_SHAPES = (
     b"openai(", b"openai as ", b"openai:", b"from \"openai\"", b"from 'openai'", b"require(\"openai\")",
     b"completions.create", b"completions.parse", b"completions.stream", b"responses.create",
@@ -80,8 +82,10 @@ def wants(blob: Blob) -> bool:
         return False
     if language is not Language.PYTHON and len(blob.data) > MINIFIED_LINE * (blob.data.count(b"\n") + 1):
         return False
+    if not any(word in blob.data for word in PREFILTER):
+        return False
     lowered = blob.data.lower()
-    return any(word in lowered for word in PREFILTER) and any(shape in lowered for shape in PREFILTER_SHAPES)
+    return any(shape in lowered for shape in PREFILTER_SHAPES)
 
 
 def analyze(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_TESTS) -> PracticeResult:
