@@ -13,6 +13,7 @@ import ast
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import NamedTuple
 
 from prodguard.rules.model import Rule
@@ -22,28 +23,26 @@ from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, redac
 from prodguard.scanner.practices.model import Hit, Language, PythonFile, ScriptFile
 from prodguard.scanner.practices.registry import CHECKS, PracticeRule
 from prodguard.scanner.practices.testpaths import TestPaths
+from prodguard.scanner.prefilter import Prefilter, build_prefilter
 from prodguard.scanner.sources import Notice
 
 __all__ = ["CHECKS", "PracticeResult", "TestPaths", "analyze", "language_of", "run_practices", "wants"]
 
 MAX_PARSE_BYTES = 2 * 1024 * 1024
 MINIFIED_LINE = 1000
-# A file is parsed only when it can hold a finding. First gate, on the raw bytes (no copy): it names the
-# SDK or an OpenAI call shape at all. Second, on lower-cased bytes of the few files left: it holds something a check looks at — a client class call
-# (``OpenAI(``, ``AsyncOpenAI(``, ``new AzureOpenAI(``, ``ChatOpenAI(``, ``createOpenAI(``), an import of the
-# SDK under another name, a generation or moderation call, a REST endpoint, an Agents SDK agent or run, the
-# legacy module client, or the key's environment variable being written. Most files never pay for a parse.
-PREFILTER = (
-    b"openai", b"OpenAI", b"OPENAI", b"Openai", b"completions", b"responses", b"Runner.run", b"from agents import"
-)  # fmt: skip
+# A file is parsed only when it can hold a finding: it holds something a check looks at — a client class
+# call (``OpenAI(``, ``AsyncOpenAI(``, ``new AzureOpenAI(``, ``ChatOpenAI(``, ``createOpenAI(``), an import of
+# the SDK under another name, a generation or moderation call, a REST endpoint, an Agents SDK agent or run,
+# the legacy module client, or the key's environment variable. One case-insensitive pass of the keyword
+# prefilter (Hyperscan where installed) decides; most files never pay for a parse.
 PREFILTER_SHAPES = (
-    b"openai(", b"openai as ", b"openai:", b"from \"openai\"", b"from 'openai'", b"require(\"openai\")",
-    b"completions.create", b"completions.parse", b"completions.stream", b"responses.create",
-    b"responses.parse", b"responses.stream", b"moderations.create", b"moderation.create",
-    b"/chat/completions", b"/v1/responses", b"runner.run", b"agent(", b"generatetext", b"streamtext",
-    b"generateobject", b"streamobject", b"openai.api_", b"openai.organization", b"openai.project",
-    b"openai.base_url", b"openai.http_client", b"openai.max_retries", b"openai.chatcompletion",
-    b"openai.completion", b"openai_api_key", b"openai_org",
+    "openai(", "openai as ", "openai:", 'from "openai"', "from 'openai'", 'require("openai")',
+    "completions.create", "completions.parse", "completions.stream", "responses.create",
+    "responses.parse", "responses.stream", "moderations.create", "moderation.create",
+    "/chat/completions", "/v1/responses", "runner.run", "from agents import", "generatetext", "streamtext",
+    "generateobject", "streamobject", "openai.api_", "openai.organization", "openai.project",
+    "openai.base_url", "openai.http_client", "openai.max_retries", "openai.chatcompletion",
+    "openai.completion", "openai_api_key", "openai_org",
 )  # fmt: skip
 _EXTENSIONS = {
     ".py": Language.PYTHON, ".pyi": Language.PYTHON,
@@ -82,10 +81,13 @@ def wants(blob: Blob) -> bool:
         return False
     if language is not Language.PYTHON and len(blob.data) > MINIFIED_LINE * (blob.data.count(b"\n") + 1):
         return False
-    if not any(word in blob.data for word in PREFILTER):
-        return False
-    lowered = blob.data.lower()
-    return any(shape in lowered for shape in PREFILTER_SHAPES)
+    return bool(_shapes().hits(blob.data))
+
+
+@lru_cache(maxsize=1)
+def _shapes() -> Prefilter:
+    """Built once per process (a Hyperscan database is not shared between processes)."""
+    return build_prefilter(PREFILTER_SHAPES)
 
 
 def analyze(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_TESTS) -> PracticeResult:
