@@ -633,8 +633,8 @@ class _Collector(ast.NodeVisitor):
     def visit(self, node: ast.AST) -> None:
         handler = self._dispatch.get(type(node))
         if handler is None:
-            handler = getattr(self, "visit_" + type(node).__name__, self.generic_visit)
-            self._dispatch[type(node)] = handler
+            found: Callable[[Any], None] = getattr(self, "visit_" + type(node).__name__, self.generic_visit)
+            handler = self._dispatch[type(node)] = found
         handler(node)
 
     def generic_visit(self, node: ast.AST) -> None:
