@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import NamedTuple
@@ -20,7 +19,7 @@ from prodguard.rules.model import Rule
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import is_allowed_inline
 from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, redact
-from prodguard.scanner.practices.model import Hit, Language, PythonFile, ScriptFile
+from prodguard.scanner.practices.model import Hit, Language, PythonFile, ScriptFile, split_lines
 from prodguard.scanner.practices.registry import CHECKS, PracticeRule
 from prodguard.scanner.practices.testpaths import TestPaths
 from prodguard.scanner.prefilter import Prefilter, build_prefilter
@@ -127,12 +126,6 @@ def run_practices(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEF
     return analyze(blob, rules, tests).findings
 
 
-def _split_lines(source: str) -> tuple[str, ...]:
-    # Lines as the parsers number them: str.splitlines() also breaks at form feeds and other separators,
-    # which would shift every later line (and show an unredacted line as another finding's excerpt).
-    return tuple(re.split(r"\r\n|\r|\n", source))
-
-
 def _python_hits(
     blob: Blob, active: Mapping[str, PracticeRule], is_test: bool
 ) -> tuple[list[Hit], tuple[str, ...]]:
@@ -141,7 +134,7 @@ def _python_hits(
         tree = ast.parse(source, filename=blob.path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return [], ()  # not Python 3 source we can parse; the secret rules still ran on it
-    file = PythonFile(blob.path, tree, source, _split_lines(source), is_test)
+    file = PythonFile(blob.path, tree, source, split_lines(source), is_test)
     return _collect(entry.python(file) for entry in active.values() if entry.python), file.lines
 
 
@@ -153,9 +146,9 @@ def _script_hits(
     root = parse_script(blob.data, tsx=blob.path.lower().endswith(".tsx"), language=language)
     if root is None:
         return [], ()
-    lines = _split_lines(blob.data.decode("utf-8", "replace"))
-    file = ScriptFile(blob.path, language, blob.data, root, lines, is_test)
-    return _collect(entry.script(file) for entry in active.values() if entry.script), lines
+    file = ScriptFile(blob.path, language, blob.data, root, is_test)
+    hits = _collect(entry.script(file) for entry in active.values() if entry.script)
+    return hits, (file.lines if hits else ())
 
 
 def _collect(streams: Iterable[Iterable[Hit]]) -> list[Hit]:

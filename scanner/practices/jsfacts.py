@@ -549,7 +549,8 @@ _QUERY_TEXT = """
 (method_definition) @function
 (generator_function_declaration) @function
 (generator_function) @function
-(call_expression) @call
+(call_expression function: (identifier)) @call
+(call_expression function: (member_expression property: (property_identifier) @method (#match? @method "METHODS"))) @call
 (new_expression) @call
 (try_statement) @try
 (import_statement) @import
@@ -563,10 +564,18 @@ _READ_PROPERTIES = (
 )  # fmt: skip
 
 
+# Method calls the checks look at (others are left out of ``ScriptFacts.calls``): SDK verbs, HTTP posts,
+# LangChain's retrying caller, loggers, error hooks and anything named like a retry.
+_CALLED_METHODS = (
+    "^(create|parse|stream|post|call|callWithOptions|log|info|debug|warn|error|trace|onError|setErrorHandler)$"
+    "|[Rr]etry"
+)
+
+
 @lru_cache(maxsize=3)
 def _query(language: Language) -> Query:
     reads = " ".join(f'"{name}"' for name in _READ_PROPERTIES)
-    return Query(language, _QUERY_TEXT.replace("READS", reads))
+    return Query(language, _QUERY_TEXT.replace("READS", reads).replace("METHODS", _CALLED_METHODS))
 
 
 def _collect(facts: ScriptFacts) -> None:
