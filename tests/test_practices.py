@@ -249,3 +249,14 @@ def test_a_literal_key_beside_another_finding_is_hidden_in_javascript() -> None:
     findings = _findings(code, ("PG301", "PG305"), path="src/client.js")
     assert sorted(f.rule_id for f in findings) == ["PG301", "PG305"]
     assert all(key[4:-4] not in f.excerpt for f in findings)
+
+
+def test_prefilter_parses_only_files_that_can_hold_a_finding() -> None:
+    from prodguard.scanner.practices import wants
+
+    assert wants(Blob("app.py", b"import openai\nclient = openai.OpenAI()\n"))
+    assert wants(Blob("app.ts", b'import Client from "openai";\n'))
+    assert not wants(Blob("app.py", b"# see openai.OpenAI() and client.chat.completions.create()\nx = 1\n"))
+    assert not wants(Blob("sdk.ts", b"/**\n * const r = await client.responses.create({...});\n */\nexport {};\n"))
+    assert not wants(Blob("notes.md", b"client = OpenAI()\n"))
+    assert not wants(Blob("lib.py", b"from openai.types import ChatCompletion\n"))

@@ -80,7 +80,14 @@ def wants(blob: Blob) -> bool:
         return False
     if language is not Language.PYTHON and len(blob.data) > MINIFIED_LINE * (blob.data.count(b"\n") + 1):
         return False
-    return bool(_shapes().hits(blob.data))
+    return any(not _in_comment_line(blob.data, end) for _kid, end in _shapes().hits(blob.data))
+
+
+def _in_comment_line(data: bytes, end: int) -> bool:
+    """The keyword ending at ``end`` sits on a comment line (``#``, ``//``, or the ``*`` lines of a block
+    comment): SDK sources name every call shape in their doc comments, and those lines call nothing."""
+    start = data.rfind(b"\n", 0, end) + 1
+    return data[start:end].lstrip().startswith((b"#", b"//", b"*", b"/*"))
 
 
 @lru_cache(maxsize=1)
