@@ -260,3 +260,14 @@ def test_prefilter_parses_only_files_that_can_hold_a_finding() -> None:
     assert not wants(Blob("sdk.ts", b"/**\n * const r = await client.responses.create({...});\n */\nexport {};\n"))
     assert not wants(Blob("notes.md", b"client = OpenAI()\n"))
     assert not wants(Blob("lib.py", b"from openai.types import ChatCompletion\n"))
+
+
+def test_oversized_files_are_not_parsed_and_say_so() -> None:
+    from prodguard.scanner.practices import MAX_PARSE_BYTES, analyze
+
+    code = 'from openai import OpenAI\nclient = OpenAI()\nclient.responses.create(model="m", input="x")\n'
+    big = code + "# padding\n" * (MAX_PARSE_BYTES // 10)
+    result = analyze(Blob("app/big.py", big.encode()), {"PG306": ALL_AST["PG306"]})
+    assert not result.findings
+    assert result.notice is not None and result.notice.category == "practice_too_large"
+    assert [f.rule_id for f in _findings(code, ("PG306",))] == ["PG306"]

@@ -27,7 +27,9 @@ from prodguard.scanner.sources import Notice
 
 __all__ = ["CHECKS", "PracticeResult", "TestPaths", "analyze", "language_of", "run_practices", "wants"]
 
-MAX_PARSE_BYTES = 2 * 1024 * 1024
+# Larger source files are generated (SDK resources, bundles) far more often than written; parsing them
+# cost more than the rest of a scan of an SDK-heavy tree. Skipped ones get a notice.
+MAX_PARSE_BYTES = 256 * 1024
 MINIFIED_LINE = 1000
 # A file is parsed only when it can hold a finding: it holds something a check looks at — a client class
 # call (``OpenAI(``, ``AsyncOpenAI(``, ``new AzureOpenAI(``, ``ChatOpenAI(``, ``createOpenAI(``), an import of
@@ -72,11 +74,11 @@ def language_of(path: str) -> Language | None:
 
 
 def wants(blob: Blob) -> bool:
-    """Files of a language the checks read, small enough, that can hold a finding (``PREFILTER``).
+    """Files of a language the checks read that can hold a finding (``PREFILTER_SHAPES``).
     Minified or bundled JavaScript (lines of thousands of characters on average) is build output, not the
     application's source, and is not parsed."""
     language = language_of(blob.path)
-    if language is None or len(blob.data) > MAX_PARSE_BYTES:
+    if language is None:
         return False
     if language is not Language.PYTHON and len(blob.data) > MINIFIED_LINE * (blob.data.count(b"\n") + 1):
         return False
@@ -102,6 +104,12 @@ def analyze(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_T
     language = language_of(blob.path)
     if language is None or not wants(blob):
         return PracticeResult([], None)
+    if len(blob.data) > MAX_PARSE_BYTES:
+        message = (
+            f"not analysed for code practices: {len(blob.data) // 1024} KiB is over the "
+            f"{MAX_PARSE_BYTES // 1024} KiB limit (secret rules still ran)"
+        )
+        return PracticeResult([], Notice(blob.path, message, "practice_too_large"))
     active = {
         rule_id: entry for rule_id, entry in CHECKS.items() if rule_id in rules and entry.covers(language)
     }
