@@ -121,7 +121,7 @@ def scan_staged(
         items.append(GitItem(entry.blob, shown, INDEX))
     in_index = {entry.path for entry in entries}
     unstaged = [p for p, rel in zip(paths, relative, strict=True) if rel not in in_index]
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     reader = GitBlobReader(str(root), settings.max_file_size, keep_index=True)
     batch, jobs = detect(detector, items, reader, jobs=jobs)
@@ -207,7 +207,7 @@ def scan_history(
             items.append(item)
             places[intro.blob] = []
         places[intro.blob].append((intro.order, item))
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     reader = GitBlobReader(str(root), settings.max_file_size)
     batch, jobs = detect(detector, items, reader, jobs=jobs, progress=progress)
