@@ -211,6 +211,7 @@ def test_rules_list_json(run_cli: Any) -> None:
             "severity",
             "provider",
             "keywords",
+            "languages",
             "enabled",
             "source",
         }
