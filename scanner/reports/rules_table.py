@@ -16,6 +16,17 @@ from prodguard.scanner.reports.markdown import TerminalMarkdown
 from prodguard.scanner.reports.text import SEVERITY_STYLE, make_console, print_trimmed
 from prodguard.scanner.ruledocs import languages_label
 
+
+def _short_languages(label: str) -> str:
+    return (
+        label.replace("any text file", "text")
+        .replace("python", "py")
+        .replace("javascript", "js")
+        .replace("typescript", "ts")
+        .replace(", ", ",")
+    )
+
+
 _AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 
 
