@@ -63,6 +63,7 @@ def is_placeholder(value: str) -> bool:
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_DASHED_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HASH_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
 
 
@@ -133,7 +134,7 @@ def _mixed_charset(value: str) -> bool:
 
 def _not_identifier_like(value: str) -> bool:
     """Rejects dotted or path-like names and code expressions that assignment patterns pick up."""
-    if value.count(".") >= 2 or value.startswith(("/", "./", "http")):
+    if (value.count(".") >= 2 and _is_dotted_name(value)) or value.startswith(("/", "./", "http")):
         return False
     return not re.search(r"[()\[\]\s]", value)
 
@@ -316,6 +317,12 @@ _FILE_SUFFIX = re.compile(
     re.IGNORECASE,
 )
 _DIGEST_PREFIX = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5|blake2b?|sha3-\d+)[-:]", re.IGNORECASE)
+# Keys meant to be public (Stripe publishable keys ship to browsers); a secret name does not make them secret.
+_PUBLIC_KEY_PREFIXES = ("pk_live_", "pk_test_")
+# Host names and OAuth client ids (``….apps.googleusercontent.com``) end in a domain.
+_HOST_NAME = re.compile(
+    r"^[\w-]+(?:\.[\w-]+)+\.(?:com|net|org|io|dev|cloud|app|local|internal|ai)$", re.IGNORECASE
+)
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?")
 # Stored password hashes (crypt ``$id$…``, Django ``algorithm$iterations$salt$hash``) are not credentials.
 _PASSWORD_HASH = re.compile(
@@ -370,18 +377,183 @@ def _literal_value(value: str) -> bool:
     lowered = value.lower()
     if lowered.startswith(("data:", "http:", "https:", "file:", "/", "./", "../", "~/")) or "://" in value:
         return False
-    if _is_dotted_name(value) or _FILE_SUFFIX.search(value) or _DIGEST_PREFIX.match(value):
+    if (
+        _is_dotted_name(value)
+        or _FILE_SUFFIX.search(value)
+        or _DIGEST_PREFIX.match(value)
+        or _HOST_NAME.match(value)
+    ):
         return False
-    if _PASSWORD_HASH.match(value) or _TIMESTAMP.match(value):
+    if _PASSWORD_HASH.match(value) or _TIMESTAMP.match(value) or lowered.startswith(_PUBLIC_KEY_PREFIXES):
         return False
-    if len(value) < 32 and _HEX.match(value):  # truncated digests, short ids, colours
+    if len(value) < _MIN_HEX_KEY and _HEX.match(value):  # truncated digests, short ids, colours
         return False
     if "/" in value and not re.search(r"[+=]", value) and looks_like_words(value.replace("/", "_")):
         return False  # a path or a secret-manager reference such as prod/openai/api-key
-    return not looks_like_words(value) and not is_hash_like(value)
+    return (not looks_like_words(value) or is_random_letters(value)) and not _DASHED_UUID.match(value)
+
+
+# The most frequent letter pairs of English text and of the words programmers put in passwords. A made-up
+# stand-in (``secret``, ``hunter``, ``mypassword``) is mostly made of them; random letters rarely are (each
+# pair has a 1 in 15 chance), which is what generated and obfuscated short passwords look like.
+_COMMON_PAIRS = frozenset(
+    [
+        "th",
+        "he",
+        "in",
+        "er",
+        "an",
+        "re",
+        "on",
+        "at",
+        "en",
+        "nd",
+        "ti",
+        "es",
+        "or",
+        "te",
+        "of",
+        "ed",
+        "is",
+        "it",
+        "al",
+        "ar",
+        "st",
+        "to",
+        "nt",
+        "ng",
+        "se",
+        "ha",
+        "as",
+        "ou",
+        "io",
+        "le",
+        "ve",
+        "co",
+        "me",
+        "de",
+        "hi",
+        "ri",
+        "ro",
+        "ic",
+        "ne",
+        "ea",
+        "ra",
+        "ce",
+        "li",
+        "ch",
+        "ll",
+        "be",
+        "ma",
+        "si",
+        "om",
+        "ur",
+        "ca",
+        "el",
+        "ta",
+        "la",
+        "ns",
+        "di",
+        "fo",
+        "ho",
+        "pe",
+        "ec",
+        "pr",
+        "no",
+        "ct",
+        "us",
+        "ac",
+        "ot",
+        "il",
+        "tr",
+        "ly",
+        "ss",
+        "wo",
+        "rd",
+        "pa",
+        "sw",
+        "oo",
+        "min",
+        "ad",
+        "mi",
+        "ey",
+        "ke",
+        "ye",
+    ]
+)
+_WORD_PAIR_SHARE = 0.3
+_RANDOM_LETTERS_MIN = 6
+_RANDOM_LETTERS_RUN = 4
+_RANDOM_LETTERS_ENTROPY = 2.5
+
+
+def is_word_like(value: str) -> bool:
+    """Whether the letters of ``value`` read like words: a share of common English letter pairs."""
+    runs = re.findall(r"[a-z]+", value.lower())
+    pairs = [run[i : i + 2] for run in runs for i in range(len(run) - 1)]
+    if not pairs:
+        return True
+    return sum(pair in _COMMON_PAIRS for pair in pairs) / len(pairs) >= _WORD_PAIR_SHARE
+
+
+def is_random_letters(value: str) -> bool:
+    """A short value of random letters (with digits or punctuation maybe): the shape of a generated
+    password, which has too few characters to reach an entropy floor meant for keys."""
+    # A word standing as a piece of the value (``risk-xglzpvsk…``, ``task_…``) makes it a look-alike or a
+    # name, not generated.
+    pieces = re.findall(r"[A-Za-z]{3,}", value)
+    if any(len(piece) <= 5 and is_word_like(piece) for piece in pieces[:-1] if len(pieces) > 1):
+        return False
+    letters = sum(c.isalpha() for c in value)
+    # Letters in runs: documentation's made-up tokens alternate typed digits and letters (``k93jd8s9hd3k``).
+    longest_run = max((len(run) for run in re.findall(r"[A-Za-z]+", value)), default=0)
+    return (
+        letters >= _RANDOM_LETTERS_MIN
+        and longest_run >= _RANDOM_LETTERS_RUN
+        and shannon_entropy(value) >= _RANDOM_LETTERS_ENTROPY
+        and not is_word_like(value)
+    )
+
+
+_MIN_HEX_KEY = 16
+_SHA1_HEX = 40
+
+
+def _credential_value(value: str) -> bool:
+    """A value that looks generated, for a name that says it is a credential: high entropy with mixed
+    character classes, a hex key (a name such as ``api_key`` or ``salt`` says it is not a digest), or a
+    short run of random letters."""
+    if _DASHED_UUID.match(value):
+        return False
+    if _HEX.match(value):
+        # 40 hex digits is a git commit or a SHA-1 far more often than a key, whatever it is assigned to.
+        return len(value) >= _MIN_HEX_KEY and len(value) != _SHA1_HEX and shannon_entropy(value) >= 3.0
+    if _mixed_charset(value) and shannon_entropy(value) >= entropy_floor(value, _GENERATED_ENTROPY):
+        return True
+    return is_random_letters(value)
+
+
+_GENERATED_ENTROPY = 3.3
+
+
+def _basic_credentials(value: str) -> bool:
+    """An HTTP Basic value whose base64 decodes to ``user:password`` with a real password: not a
+    stand-in, a default, a template or the user name (nor the RFC's own ``Aladdin:open sesame``)."""
+    try:
+        text = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    user, sep, password = text.partition(":")
+    if not sep or not password.isprintable() or not user.isprintable() or len(password) < 4:
+        return False
+    if password == user or is_placeholder(password) or is_weak_password(password) or " " in password:
+        return False
+    return not password.startswith(("$", "%", "{"))
 
 
 CHECKS: dict[str, Callable[[str], bool]] = {
+    "basic_credentials": _basic_credentials,
+    "credential_value": _credential_value,
     "not_hash_like": _not_hash_like,
     "jwt": _jwt,
     "github_checksum": _github_checksum,

@@ -86,8 +86,9 @@ class Detector:
             cells = split_notebook(blob.path, blob.data, blob.origin)
             if cells is not None:
                 findings: list[Finding] = []
-                for cell in cells:
-                    findings.extend(self.engine.scan(cell))
+                for cell, positions in cells:
+                    found = self.engine.scan(cell)
+                    findings.extend(found if positions is None else [positions.relocate(f) for f in found])
                 return findings, None
             notice = Notice(blob.path, "not valid notebook JSON; scanned as plain text", "notebook")
             return self.engine.scan(blob), notice
@@ -103,7 +104,9 @@ class Detector:
         return frozenset(r.id for r in self.engine.rules if r.provider == GENERIC_PROVIDER)
 
 
-def _merge_practice(practice: list[Finding], secrets: list[Finding], generic: frozenset[str]) -> list[Finding]:
+def _merge_practice(
+    practice: list[Finding], secrets: list[Finding], generic: frozenset[str]
+) -> list[Finding]:
     """Secret and practice findings of one blob, each literal reported once.
 
     A practice finding on a line with a detected secret shows that line as the secret's finding does

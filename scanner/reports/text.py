@@ -33,9 +33,13 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
         console.print(Text(printable(path), style="bold underline"))
         shown_fix: set[str] = set()
         for f in findings:
-            where = f"cell {f.cell}, " if f.cell is not None else ""
+            place = f"{f.line}:{f.column}"
+            if f.cell is not None and f.cell_line is not None:
+                place = f"{place} (cell {f.cell}, {f.cell_line}:{f.cell_column})"
+            elif f.cell is not None:
+                place = f"cell {f.cell}, {place}"
             line = Text("  ")
-            line.append(f"{where}{f.line}:{f.column}".ljust(10))
+            line.append(place.ljust(10))
             line.append(f" {f.severity.label:<8}", style=_STYLE[f.severity])
             line.append(f" {f.rule_id}  ", style="bold")
             line.append(f.title)
@@ -43,7 +47,9 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
             console.print(Text("      " + f.excerpt, style="dim"))
             if f.origin.commit:
                 who = f" by {f.origin.author}" if f.origin.author else ""
-                console.print(Text(f"      introduced in {f.origin.commit[:12]}{who} on {f.origin.date}", style="dim"))
+                console.print(
+                    Text(f"      introduced in {f.origin.commit[:12]}{who} on {f.origin.date}", style="dim")
+                )
             rule = catalogue.get(f.rule_id)
             if rule is not None and f.rule_id not in shown_fix:
                 shown_fix.add(f.rule_id)
