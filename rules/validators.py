@@ -244,7 +244,7 @@ def _pem_encrypted_key_body(value: str) -> bool:
 # Values people use as stand-in or default passwords; a leaked one is a weak password, not a secret.
 _WEAK_WORDS = (
     "password", "passwd", "passw0rd", "p@ssw0rd", "p@ssword", "qwerty", "letmein", "changeit",
-    "welcome", "secret", "default", "example", "admin", "iloveyou", "monkey", "dragon",
+    "welcome", "secret", "default", "example", "admin", "iloveyou", "monkey", "dragon", "pswd",
 )  # fmt: skip
 _WEAK_EXACT = frozenset(
     {
@@ -255,10 +255,18 @@ _WEAK_EXACT = frozenset(
 )  # fmt: skip
 
 
+# Leetspeak spellings of stand-in passwords (``P@55w0rd!``, ``Pass@Word1``) read back as letters.
+_LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "$": "s", "7": "t"})
+
+
 def is_weak_password(value: str) -> bool:
-    """Dictionary, default and stand-in passwords, and values made only of digits."""
+    """Dictionary, default and stand-in passwords (also spelt in leetspeak or split by punctuation), and
+    values made only of digits."""
     lowered = value.lower()
-    return lowered in _WEAK_EXACT or value.isdigit() or any(word in lowered for word in _WEAK_WORDS)
+    if lowered in _WEAK_EXACT or value.isdigit() or any(word in lowered for word in _WEAK_WORDS):
+        return True
+    spellings = (re.sub(r"[^a-z]", "", lowered), re.sub(r"[^a-z]", "", lowered.translate(_LEET)))
+    return any(word in letters for letters in spellings for word in _WEAK_WORDS if word.isalpha())
 
 
 _BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/]{12,}={0,2}$")
@@ -487,8 +495,29 @@ _RANDOM_LETTERS_RUN = 4
 _RANDOM_LETTERS_ENTROPY = 2.5
 
 
+# Words of four letters or more that names and stand-in values are made of; a random run of letters
+# seldom holds one (``nfirst``, ``userpass``, ``kmsPswd`` read as names, ``kqgfvyqr`` does not).
+_COMMON_WORDS = re.compile(
+    "|".join(
+        """about admin alpha auth back base beta blue body bool byte call case cert char check city
+        class client code conf config copy core data date demo dict door down east echo edit else
+        email empty event fake file find first flag foo fool form free from full game gate golf good
+        green hash head hello help here home host hunter info item join json just keep kilo lady last
+        left level line link list load local lock login long love mail main make mark mask master
+        meta mike mock mode more name next node none note null open page pass path port post prev
+        private prod pswd public query read real rest role root rule safe sample save scope secret
+        self send server service session shell sign size some sort south start state stub super
+        sync table task temp test text then this time token true type user value very view west
+        word work world write yellow zero""".split()
+    )
+)
+
+
 def is_word_like(value: str) -> bool:
-    """Whether the letters of ``value`` read like words: a share of common English letter pairs."""
+    """Whether the letters of ``value`` read like words: a common word in them, or a share of common
+    English letter pairs."""
+    if _COMMON_WORDS.search(value.lower()):
+        return True
     runs = re.findall(r"[a-z]+", value.lower())
     pairs = [run[i : i + 2] for run in runs for i in range(len(run) - 1)]
     if not pairs:
