@@ -291,6 +291,9 @@ def _not_weak_password(value: str) -> bool:
     return not is_weak_password(value)
 
 
+# A password for a service on the developer's own machine is reported when it looks generated and is not
+# short: dev stacks use ``postgres:postgres`` and ``root:secret`` on purpose.
+_LOCAL_PASSWORD_MIN = 8
 _LOCAL_HOSTS = ("localhost", "127.", "0.0.0.0", "::1", "[::1]", "host.docker.internal")
 
 
@@ -314,7 +317,7 @@ def _url_credentials(value: str) -> bool:
     if password == user or is_weak_password(password):
         return False
     if _is_local_host(host):
-        return len(password) >= 10 and _mixed_charset(password) and shannon_entropy(password) >= 3.0
+        return len(password) >= _LOCAL_PASSWORD_MIN and _credential_value(password)
     return len(password) >= 6
 
 
@@ -580,7 +583,28 @@ def _basic_credentials(value: str) -> bool:
     return not password.startswith(("$", "%", "{"))
 
 
+def _not_counting_bytes(value: str) -> bool:
+    """Not a base64(url) encoding of counting or repeated bytes (``AQIDBAUG…`` is 1, 2, 3, …), which test
+    vectors use as keys."""
+    try:
+        data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return True
+    steps = {(b - a) % 256 for a, b in zip(data, data[1:], strict=False)}
+    return len(data) < 4 or len(steps) > 1
+
+
+def _aws_secret_shape(value: str) -> bool:
+    """40 base64 characters as AWS issues them: upper and lower case and digits, and not a path
+    (slashes between words) or a base64 digest's padding-free tail of a longer string."""
+    if sum(c.isdigit() for c in value) < 2 or not any(c.isupper() for c in value):
+        return False
+    return not looks_like_words(value.replace("/", "_").replace("+", "_"))
+
+
 CHECKS: dict[str, Callable[[str], bool]] = {
+    "aws_secret_shape": _aws_secret_shape,
+    "not_counting_bytes": _not_counting_bytes,
     "basic_credentials": _basic_credentials,
     "credential_value": _credential_value,
     "not_hash_like": _not_hash_like,
