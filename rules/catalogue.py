@@ -42,7 +42,7 @@ _RULE_KEYS = {
 }
 _REQUIRED = ("id", "name", "title", "kind", "severity", "description", "why", "remediation")
 _VALIDATE_KEYS = {"min_entropy", "min_length", "markers", "placeholder", "checks"}
-_CONTEXT_KEYS = {"words", "lines"}
+_CONTEXT_KEYS = {"words", "lines", "absent"}
 _EXAMPLE_KEYS = {"match", "ignore"}
 
 
@@ -221,9 +221,10 @@ def _context(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Context
     if unknown:
         raise source.error(f"unknown context key {sorted(unknown)[0]!r}", at)
     words = tuple(w.lower() for w in _strings(source, raw.get("words", []), (*at, "words")))
-    if not words:
-        raise source.error("context needs at least one word", (*at, "words"))
-    return Context(words=words, lines=_expect(source, raw.get("lines", 3), int, (*at, "lines")))
+    absent = tuple(w.lower() for w in _strings(source, raw.get("absent", []), (*at, "absent")))
+    if not words and not absent:
+        raise source.error("context needs at least one word (or absent word)", (*at, "words"))
+    return Context(words=words, lines=_expect(source, raw.get("lines", 3), int, (*at, "lines")), absent=absent)
 
 
 def _examples(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Examples:

@@ -401,7 +401,7 @@ def _literal_value(value: str) -> bool:
         return False
     if "/" in value and not re.search(r"[+=]", value) and looks_like_words(value.replace("/", "_")):
         return False  # a path or a secret-manager reference such as prod/openai/api-key
-    return (not looks_like_words(value) or is_random_letters(value)) and not _DASHED_UUID.match(value)
+    return (not looks_like_words(value) or is_random_letters(value))
 
 
 # The most frequent letter pairs of English text and of the words programmers put in passwords. A made-up
@@ -548,18 +548,22 @@ def is_random_letters(value: str) -> bool:
 
 
 _MIN_HEX_KEY = 16
-_SHA1_HEX = 40
+
+
+def _id_shaped_value(value: str) -> bool:
+    """A UUID or a hex string of 16 digits or more: an id or a digest in general, a key or a token under
+    a name that says so (``api_key``, ``salt``, ``access_token``; many APIs issue UUID or hex tokens)."""
+    if _DASHED_UUID.match(value):
+        return True
+    return bool(_HEX.match(value)) and len(value) >= _MIN_HEX_KEY and shannon_entropy(value) >= 3.0
 
 
 def _credential_value(value: str) -> bool:
     """A value that looks generated, for a name that says it is a credential: high entropy with mixed
-    character classes, a hex key (a name such as ``api_key`` or ``salt`` says it is not a digest), or a
-    short run of random letters."""
-    if _DASHED_UUID.match(value):
+    character classes, or a short run of random letters. Id-shaped values (UUIDs, hex) are left to
+    ``credential_or_id_value``."""
+    if _DASHED_UUID.match(value) or _HEX.match(value):
         return False
-    if _HEX.match(value):
-        # 40 hex digits is a git commit or a SHA-1 far more often than a key, whatever it is assigned to.
-        return len(value) >= _MIN_HEX_KEY and len(value) != _SHA1_HEX and shannon_entropy(value) >= 3.0
     if _mixed_charset(value) and shannon_entropy(value) >= entropy_floor(value, _GENERATED_ENTROPY):
         return True
     return is_random_letters(value)
@@ -607,6 +611,8 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "not_counting_bytes": _not_counting_bytes,
     "basic_credentials": _basic_credentials,
     "credential_value": _credential_value,
+    "credential_or_id_value": lambda value: _credential_value(value) or _id_shaped_value(value),
+    "id_shaped_value": _id_shaped_value,
     "not_hash_like": _not_hash_like,
     "jwt": _jwt,
     "github_checksum": _github_checksum,

@@ -121,8 +121,10 @@ class Engine:
             secret = data[start:end]
             if not passes(secret.decode("utf-8", "replace"), rule.validation):
                 continue
-            if rule.context is not None and not _context_near(
-                data, start, end, rule.context.words, rule.context.lines
+            context = rule.context
+            if context is not None and (
+                (context.words and not _context_near(data, start, end, context.words, context.lines))
+                or (context.absent and _context_near(data, start, end, context.absent, context.lines))
             ):
                 continue
             found.append(_Candidate(rule, start, end, secret))
