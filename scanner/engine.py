@@ -7,6 +7,9 @@ validators decide. The engine holds no state between blobs and is safe to copy i
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +29,14 @@ GENERIC_PROVIDER = "generic"
 # How far a rule's context words are looked for either side of a match, at most (``context.lines``
 # lines, but no more than this many bytes).
 CONTEXT_REACH = 4 * WINDOW
+# Encoded secrets: where a format stores credentials in base64 — a Kubernetes Secret's ``data:``, a Docker
+# ``config.json``'s ``auths.*.auth``, an HTTP ``Basic`` header — each base64 value is decoded once and
+# scanned again (one level deep), so that an OpenAI key in a Secret is reported as one. Bounded: at most
+# ``MAX_DECODED`` values of at most 4 KiB per blob.
+_FILE_TRIGGERS = (b"kind: Secret", b"kind: \"Secret\"", b'"kind": "Secret"', b'"auths"')
+_BASIC = re.compile(rb"(?i)(?<![\w-])basic[ \t]+(?=[A-Za-z0-9+/]{8})")
+_BASE64_VALUE = re.compile(rb"(?<![A-Za-z0-9+/=_.-])[A-Za-z0-9+/]{12,4096}={0,2}(?![A-Za-z0-9+/=_.-])")
+MAX_DECODED = 256
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,12 @@ class Engine:
         """Byte spans of the secrets in ``data`` (for redacting text in place, as the guard does)."""
         return [SecretSpan(c.start, c.end, c.rule) for c in self._candidates(data)]
 
-    def _candidates(self, data: bytes) -> list[_Candidate]:
+    def _candidates(self, data: bytes, *, decode: bool = True) -> list[_Candidate]:
         if self._prefilter is None or not data:
             return []
         hits = self._prefilter.hits(data)
         if not hits:
-            return []
+            return _prefer_specific(_dedupe(self._decoded(data))) if decode else []
         line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
         file_rules: set[int] = set()
         size = len(data)
@@ -109,7 +120,26 @@ class Engine:
                 candidates.extend(self._match(rule, data, lo, hi))
         for rule_number in file_rules:
             candidates.extend(self._match(self.rules[rule_number], data, 0, size))
+        if decode:
+            candidates.extend(self._decoded(data))
         return _prefer_specific(_dedupe(candidates))
+
+    def _decoded(self, data: bytes) -> list[_Candidate]:
+        """Secrets inside base64 values where formats keep credentials encoded, at the encoded span."""
+        if any(trigger in data for trigger in _FILE_TRIGGERS):
+            spans = [m.span() for m in _BASE64_VALUE.finditer(data)]
+        elif b"asic " in data:
+            spans = [m.span() for m in (_BASE64_VALUE.match(data, b.end()) for b in _BASIC.finditer(data)) if m]
+        else:
+            return []
+        found = []
+        for start, end in spans[:MAX_DECODED]:
+            text = _decoded_text(data[start:end])
+            if text is None:
+                continue
+            for inner in self._candidates(text, decode=False):
+                found.append(_Candidate(inner.rule, start, end, inner.secret))
+        return found
 
     def _match(self, rule: Rule, data: bytes, lo: int, hi: int) -> list[_Candidate]:
         found = []
@@ -129,6 +159,16 @@ class Engine:
                 continue
             found.append(_Candidate(rule, start, end, secret))
         return found
+
+
+def _decoded_text(value: bytes) -> bytes | None:
+    """``value`` base64-decoded, when that gives printable UTF-8 text (else it is not an encoded secret)."""
+    try:
+        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
+        text = decoded.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if all(c.isprintable() or c in "\r\n\t" for c in text) else None
 
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
