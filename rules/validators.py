@@ -165,6 +165,7 @@ _PEM_BEGIN = "-----BEGIN "
 _PEM_DASHES = "-----"
 _PEM_ESCAPES = re.compile(r"\\[rn]")
 _PEM_NOISE = re.compile(r"[\s\"',]+")
+_PEM_CONCATENATION = re.compile(r"[\"'`][ \t]*[+.][ \t]*(?=[\"'`]|$)", re.MULTILINE)
 _PGP_CHECKSUM = re.compile(r"^=[A-Za-z0-9+/]{4}$")
 # Long runs of one character are padding in a template, not key material; runs of ``A`` (zero bits) and
 # ``/`` (one bits) do occur in real DER and OpenSSH encodings.
@@ -193,7 +194,9 @@ def pem_body_bytes(block: str) -> bytes | None:
     skipped), or None when it is not base64, too short for a key, or filler."""
     if block.startswith(_PEM_BEGIN):
         block = block[block.find(_PEM_DASHES, len(_PEM_BEGIN)) + len(_PEM_DASHES) :]
-    raw_lines = _PEM_ESCAPES.sub("\n", block).splitlines()
+    # String literals joined in code (``"MIIE…\n" +``, PHP's ``' .``) are one body: drop the operators.
+    block = _PEM_CONCATENATION.sub("", _PEM_ESCAPES.sub("\n", block))
+    raw_lines = block.splitlines()
     lines = [_PEM_NOISE.sub("", line) for line in raw_lines if ":" not in line]
     lines = [line for line in lines if line]
     if lines and _PGP_CHECKSUM.match(lines[-1]):
@@ -217,16 +220,26 @@ def _openssh_cipher(data: bytes) -> str | None:
     return data[offset + 4 : offset + 4 + size].decode("ascii", "replace")
 
 
+def _pem_label(value: str) -> str:
+    """What the armour says the block is (``RSA PRIVATE KEY``, ``PGP PRIVATE KEY BLOCK``), or ''."""
+    if not value.startswith(_PEM_BEGIN):
+        return ""
+    return value[len(_PEM_BEGIN) : value.find(_PEM_DASHES, len(_PEM_BEGIN))]
+
+
 def _pem_key_body(value: str) -> bool:
-    """Unencrypted key material: a complete DER structure (PKCS#1, SEC1, PKCS#8), an OpenSSH key
-    stored with cipher ``none``, or an OpenPGP secret-key packet."""
+    """Unencrypted key material of the kind the armour names: an OpenPGP secret-key packet under PGP
+    armour; else a complete DER structure (PKCS#1, SEC1, PKCS#8) or an OpenSSH key stored with cipher
+    ``none``. A body whose first byte merely looks like a PGP packet under RSA armour is not a key."""
     data = pem_body_bytes(value)
     if data is None:
         return False
+    if "PGP" in _pem_label(value):
+        return data[0] in _PGP_SECRET_KEY_PACKETS
     cipher = _openssh_cipher(data)
     if cipher is not None:
         return cipher == "none"
-    return data[0] in _PGP_SECRET_KEY_PACKETS or _der_sequence_is_whole(data)
+    return _der_sequence_is_whole(data)
 
 
 def _pem_encrypted_key_body(value: str) -> bool:
