@@ -45,13 +45,14 @@ _SAME_RUN = re.compile(r"(.)\1{5,}")
 _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "9876543210", "zyxwvutsrqponmlkjihgfedcba")
 
 
-def _has_sequence(value: str, length: int = 6) -> bool:
-    lowered = value.lower()
-    for seq in _SEQUENCES:
-        for i in range(len(seq) - length + 1):
-            if seq[i : i + length] in lowered:
-                return True
-    return False
+_SEQUENCE_RUN = re.compile(
+    "|".join(re.escape(seq[i : i + 6]) for seq in _SEQUENCES for i in range(len(seq) - 5)), re.IGNORECASE
+)
+
+
+def _has_sequence(value: str) -> bool:
+    """Six or more consecutive digits or letters in order (``123456``, ``abcdef``, ``987654``)."""
+    return bool(_SEQUENCE_RUN.search(value))
 
 
 def is_placeholder(value: str) -> bool:
@@ -505,10 +506,10 @@ _COMMON_PAIRS = frozenset(
         "ye",
     ]
 )
-_WORD_PAIR_SHARE = 0.3
+_WORD_PAIR_SHARE = 0.45
 _RANDOM_LETTERS_MIN = 6
 _RANDOM_LETTERS_RUN = 4
-_RANDOM_LETTERS_ENTROPY = 2.5
+_RANDOM_LETTERS_ENTROPY = 2.2
 
 
 # Words of four letters or more that names and stand-in values are made of; a random run of letters

@@ -33,8 +33,11 @@ CONTEXT_REACH = 4 * WINDOW
 # ``config.json``'s ``auths.*.auth``, an HTTP ``Basic`` header — each base64 value is decoded once and
 # scanned again (one level deep), so that an OpenAI key in a Secret is reported as one. Bounded: at most
 # ``MAX_DECODED`` values of at most 4 KiB per blob.
-_FILE_TRIGGERS = (b"kind: Secret", b"kind: \"Secret\"", b'"kind": "Secret"', b'"auths"')
-_BASIC = re.compile(rb"(?i)(?<![\w-])basic[ \t]+(?=[A-Za-z0-9+/]{8})")
+# Keywords of the one prefilter pass that ask for decoding: the whole blob's base64 values, or those after
+# ``Basic``.
+_DECODE_ALL = ("kind: secret", 'kind: "secret"', '"kind": "secret"', '"auths"')
+_DECODE_BASIC = "basic "
+_BASIC = re.compile(rb"[ \t]+(?=[A-Za-z0-9+/]{8})")
 _BASE64_VALUE = re.compile(rb"(?<![A-Za-z0-9+/=_.-])[A-Za-z0-9+/]{12,4096}={0,2}(?![A-Za-z0-9+/=_.-])")
 MAX_DECODED = 256
 
@@ -71,6 +74,13 @@ class Engine:
                     keywords.append(keyword)
                     rules_of.append([])
                 rules_of[index[keyword]].append(rule_number)
+        for keyword in (*_DECODE_ALL, _DECODE_BASIC):
+            if keyword not in index:
+                index[keyword] = len(keywords)
+                keywords.append(keyword)
+                rules_of.append([])
+        self._decode_all = frozenset(index[k] for k in _DECODE_ALL)
+        self._decode_basic = index[_DECODE_BASIC]
         self._keywords = tuple(keywords)
         self._rules_of = tuple(tuple(r) for r in rules_of)
         self._prefilter: Prefilter | None = (
@@ -94,7 +104,7 @@ class Engine:
             return []
         hits = self._prefilter.hits(data)
         if not hits:
-            return _prefer_specific(_dedupe(self._decoded(data))) if decode else []
+            return []
         line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
         file_rules: set[int] = set()
         size = len(data)
@@ -114,24 +124,24 @@ class Engine:
                     continue
                 line_windows[rule_number].append((lo, hi))
         candidates: list[_Candidate] = []
+        # Rules that share a pattern (and differ in their checks) run it once per window.
+        spans: dict[tuple[str, int, int], list[tuple[int, int]]] = {}
         for rule_number, windows in line_windows.items():
             rule = self.rules[rule_number]
             for lo, hi in _merge(windows):
-                candidates.extend(self._match(rule, data, lo, hi))
+                candidates.extend(self._match(rule, data, lo, hi, spans))
         for rule_number in file_rules:
-            candidates.extend(self._match(self.rules[rule_number], data, 0, size))
+            candidates.extend(self._match(self.rules[rule_number], data, 0, size, spans))
         if decode:
-            candidates.extend(self._decoded(data))
+            kids = {kid for kid, _ in hits}
+            if kids & self._decode_all:
+                candidates.extend(self._decoded(data, [m.span() for m in _BASE64_VALUE.finditer(data)]))
+            elif self._decode_basic in kids:
+                candidates.extend(self._decoded(data, _basic_values(data)))
         return _prefer_specific(_dedupe(candidates))
 
-    def _decoded(self, data: bytes) -> list[_Candidate]:
-        """Secrets inside base64 values where formats keep credentials encoded, at the encoded span."""
-        if any(trigger in data for trigger in _FILE_TRIGGERS):
-            spans = [m.span() for m in _BASE64_VALUE.finditer(data)]
-        elif b"asic " in data:
-            spans = [m.span() for m in (_BASE64_VALUE.match(data, b.end()) for b in _BASIC.finditer(data)) if m]
-        else:
-            return []
+    def _decoded(self, data: bytes, spans: list[tuple[int, int]]) -> list[_Candidate]:
+        """Secrets inside the base64 values at ``spans``, reported at the encoded span."""
         found = []
         for start, end in spans[:MAX_DECODED]:
             text = _decoded_text(data[start:end])
@@ -141,11 +151,14 @@ class Engine:
                 found.append(_Candidate(inner.rule, start, end, inner.secret))
         return found
 
-    def _match(self, rule: Rule, data: bytes, lo: int, hi: int) -> list[_Candidate]:
+    def _match(
+        self, rule: Rule, data: bytes, lo: int, hi: int, spans: dict[tuple[str, int, int], list[tuple[int, int]]]
+    ) -> list[_Candidate]:
         found = []
-        group = rule.secret_group
-        for match in rule.regex.finditer(data, lo, hi):
-            start, end = match.span(group)
+        key = (rule.pattern + "\0" + rule.secret_group, lo, hi)
+        if key not in spans:
+            spans[key] = [match.span(rule.secret_group) for match in rule.regex.finditer(data, lo, hi)]
+        for start, end in spans[key]:
             if start < 0:
                 continue
             secret = data[start:end]
@@ -159,6 +172,22 @@ class Engine:
                 continue
             found.append(_Candidate(rule, start, end, secret))
         return found
+
+
+def _basic_values(data: bytes) -> list[tuple[int, int]]:
+    """Spans of the base64 values after ``Basic``/``basic`` (a bytes search: a case-insensitive regex over
+    every file would cost more than the rest of the scan)."""
+    spans = []
+    position = data.find(b"asic ")
+    while position > 0 and len(spans) < MAX_DECODED:
+        word_start = position - 1
+        if data[word_start] in b"Bb" and (word_start == 0 or not (chr(data[word_start - 1]).isalnum())):
+            gap = _BASIC.match(data, position + 4)
+            value = _BASE64_VALUE.match(data, gap.end()) if gap else None
+            if value:
+                spans.append(value.span())
+        position = data.find(b"asic ", position + 5)
+    return spans
 
 
 def _decoded_text(value: bytes) -> bytes | None:
