@@ -31,7 +31,7 @@ def shannon_entropy(value: str) -> float:
 # Markers that make a value a placeholder wherever they stand in it.
 _ANYWHERE = re.compile(
     r"x{4,}|X{4,}|\*{3,}|\.{3,}|…|[<>]|\$\{|\{\{|%\(|\$\(|redacted|placeholder|example|dummy|changeme"
-    r"|change_me|replace_?me|insert_?your|fill_?me|your_?(?:api_?)?(?:key|token|secret)",
+    r"|change_me|replace_?me|insert_?your|fill_?me|your_?(?:api_?)?(?:key|token|secret)|abcd\d{4}|\d{4}abcd|abc123",
     re.IGNORECASE,
 )
 # Words that make a value a placeholder when they stand as a word of it (between separators or at an end),
@@ -415,7 +415,7 @@ def _literal_value(value: str) -> bool:
         return False
     if "/" in value and not re.search(r"[+=]", value) and looks_like_words(value.replace("/", "_")):
         return False  # a path or a secret-manager reference such as prod/openai/api-key
-    return (not looks_like_words(value) or is_random_letters(value))
+    return not looks_like_words(value) or is_random_letters(value)
 
 
 # The most frequent letter pairs of English text and of the words programmers put in passwords. A made-up
@@ -542,9 +542,19 @@ def is_word_like(value: str) -> bool:
     return sum(pair in _COMMON_PAIRS for pair in pairs) / len(pairs) >= _WORD_PAIR_SHARE
 
 
+# Names written in camel case (``OCSPNonce``, ``OAuth2Token``, ``accessTokenValue``) and constants
+# (``SYMMETRIC_DEFAULT``, ``RSA_2048``) are identifiers, however unusual their letters.
+_CAMEL_NAME = re.compile(
+    r"(?:[A-Z][a-z]{2,}.*){2}|^[A-Z]{2,}[a-z]{2,}$|^[A-Z]{2,}[A-Z][a-z]{2,}$|^[a-z]{2,}(?:[A-Z][a-z]{2,})+$"
+)
+_CONSTANT_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+
+
 def is_random_letters(value: str) -> bool:
     """A short value of random letters (with digits or punctuation maybe): the shape of a generated
     password, which has too few characters to reach an entropy floor meant for keys."""
+    if _CAMEL_NAME.search(value) or _CONSTANT_NAME.match(value):
+        return False
     # A word standing as a piece of the value (``risk-xglzpvsk…``, ``task_…``) makes it a look-alike or a
     # name, not generated.
     pieces = re.findall(r"[A-Za-z]{3,}", value)
