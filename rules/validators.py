@@ -135,8 +135,16 @@ def _mixed_charset(value: str) -> bool:
 
 def _not_identifier_like(value: str) -> bool:
     """Rejects dotted or path-like names and code expressions that assignment patterns pick up."""
-    if (value.count(".") >= 2 and _is_dotted_name(value)) or value.startswith(("/", "./", "http")):
+    if (value.count(".") >= 2 and _is_dotted_name(value)) or value.startswith(("/", "./", "http", "arn:")):
         return False
+    if (
+        value.isalnum()
+        and len(re.findall(r"[A-Z][a-z]{2,}", value)) >= 2
+        and _character_classes(value) == 3
+        and len(value) >= _RANDOM_PIECE_MIN
+    ):
+        # A camel-case name with a digit (``OAuth2Token``, ``Base64Encoder``): words, not random runs.
+        return _is_random_piece(value)
     return not re.search(r"[()\[\]\s]", value)
 
 
