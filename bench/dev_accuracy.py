@@ -55,11 +55,18 @@ def creddata(root: Path, data: Path, work: Path) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--secrets-dev", type=Path, help="the secrets-dev folder (corpus/, labels.jsonl, score.py)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--secrets-dev", type=Path, help="the secrets-dev folder (corpus/, labels.jsonl, score.py)"
+    )
     parser.add_argument("--creddata", type=Path, help="the creddata folder (prepare.py, score.py)")
     parser.add_argument(
-        "--creddata-data", type=Path, default=Path("/tmp/creddata-dev/CredData/data"), help="built by prepare.py"
+        "--creddata-data",
+        type=Path,
+        default=Path("/tmp/creddata-dev/CredData/data"),
+        help="built by prepare.py",
     )
     parser.add_argument("--no-results", action="store_true", help="print, do not write RESULTS.md")
     args = parser.parse_args(argv)

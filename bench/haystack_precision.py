@@ -6,8 +6,8 @@
 Builds (or reuses) ``bench/corpus-thirdparty/`` from ``--source`` with scan_speed.py's builder, scans it
 at the default severity and lists every flagged line (redacted excerpts only), then times prodguard and
 ``rg`` with one OpenAI-key regex in the same run (one warm-up, best of ``--runs``); with
-``--baseline-prodguard`` an older build is timed in the same run too, so a speed change is measured
-rather than remembered. Without ``--source`` or ``rg`` it says so and exits 0. Results go to the
+``--baseline-prodguard`` an older build is timed in the same run too (the commands take turns), so a
+speed change is measured rather than remembered. Without ``--source`` or ``rg`` it says so and exits 0. Results go to the
 ``haystack`` section of bench/RESULTS.md; the review of each flagged line is written by hand next to it.
 """
 
@@ -28,14 +28,17 @@ from scan_speed import CORPUS, RG_PATTERN, build_corpus
 BUDGET_MB_PER_LINE = 4
 
 
-def _best(command: list[str], runs: int) -> float:
-    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times)
+def _best(commands: list[list[str]], runs: int) -> list[float]:
+    """Best wall-clock time of each command; the commands take turns in every round, so that a change in
+    the machine's load during the run falls on all of them alike."""
+    best = [float("inf")] * len(commands)
+    for round_number in range(runs + 1):  # round 0 warms the page cache and is not counted
+        for index, command in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if round_number:
+                best[index] = min(best[index], time.perf_counter() - start)
+    return best
 
 
 def flagged(prodguard: list[str], tree: Path) -> list[dict[str, object]]:
@@ -48,7 +51,9 @@ def flagged(prodguard: list[str], tree: Path) -> list[dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--source", type=Path, action="append", default=[], help="a site-packages folder")
     parser.add_argument("--megabytes", type=float, default=200.0)
     parser.add_argument("--runs", type=int, default=3)
@@ -70,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     lines = sorted({(str(f["path"]), int(str(f["line"]))) for f in findings})
     pg_scan = [*prodguard, "scan", str(CORPUS), "--format", "json", "-o", "/dev/null", "--no-gitignore"]
     rg_scan = [rg, "--no-ignore", "--hidden", "-c", RG_PATTERN, str(CORPUS)]
-    timings = [("prodguard", _best(pg_scan, args.runs)), ("rg (one OpenAI regex)", _best(rg_scan, args.runs))]
+    names, commands = ["prodguard", "rg (one OpenAI regex)"], [pg_scan, rg_scan]
     if args.baseline_prodguard:
-        base_scan = [str(args.baseline_prodguard), *pg_scan[1:]]
-        timings.append(("prodguard baseline", _best(base_scan, args.runs)))
+        names.append("prodguard baseline")
+        commands.append([str(args.baseline_prodguard), *pg_scan[len(prodguard) :]])
+    timings = list(zip(names, _best(commands, args.runs), strict=True))
     rg_time = timings[1][1]
     rows = [[name, f"{t:.2f}", f"{megabytes / t:.1f}", f"{t / rg_time:.1f}x"] for name, t in timings]
     shown = [
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{', '.join(map(str, sources))} (binaries skipped).",
             f"- Flagged lines at the default severity: **{len(lines)}** (budget: 1 per {BUDGET_MB_PER_LINE} MB ="
             f" {budget:.0f}).",
-            "- Timing: wall clock including start-up, one warm-up then best of the runs; other work shares the machine.",
+            "- Timing: wall clock including start-up; one warm-up round, then the commands take turns for each run and the best counts; other work shares the machine.",
             "",
             table(["command", "best s", "MB/s", "time vs rg"], rows),
             "",

@@ -45,13 +45,17 @@ def test_openai_key_in_a_kubernetes_secret_is_reported_as_the_key(engine: Engine
 
 def test_docker_config_auth_of_a_github_token_is_found(engine: Engine, rng: random.Random) -> None:
     token = _github_token(rng)
-    config = '{\n  "auths": {\n    "ghcr.io": {\n      "auth": "%s"\n    }\n  }\n}\n' % _b64(f"ci-bot:{token}")
+    config = '{\n  "auths": {\n    "ghcr.io": {\n      "auth": "%s"\n    }\n  }\n}\n' % _b64(
+        f"ci-bot:{token}"
+    )
     [finding] = engine.scan(Blob(".docker/config.json", config.encode()))
     assert (finding.rule_id, finding.line) == ("PG162", 4)
     assert token not in finding.excerpt
 
 
-def test_basic_header_holding_a_known_token_is_reported_as_that_token(engine: Engine, rng: random.Random) -> None:
+def test_basic_header_holding_a_known_token_is_reported_as_that_token(
+    engine: Engine, rng: random.Random
+) -> None:
     token = _github_token(rng)
     line = f'headers = {{"Authorization": "Basic {_b64("x-access-token:" + token)}"}}'
     assert [f.rule_id for f in engine.scan(Blob("client.py", line.encode()))] == ["PG162"]

@@ -17,7 +17,9 @@ from prodguard.scanner.engine import Engine
 def _rsa_pem() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     ).decode()
 
 

@@ -23,7 +23,9 @@ WITH_IDS = CHECKS["credential_or_id_value"]
 
 def test_most_short_random_passwords_pass() -> None:
     rng = random.Random(7)
-    lowercase = ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(7, 12))) for _ in range(500)]
+    lowercase = [
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(7, 12))) for _ in range(500)
+    ]
     mixed = [
         "".join(rng.choice(string.ascii_letters + string.digits + "!%._-") for _ in range(rng.randint(8, 14)))
         for _ in range(500)
@@ -34,7 +36,15 @@ def test_most_short_random_passwords_pass() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["mypassword", "supersecret", "correcthorse", "nfirst", "userpass", "risk-xglzpvsknhpquaxifmlqmmamvh", "hunter"],
+    [
+        "mypassword",
+        "supersecret",
+        "correcthorse",
+        "nfirst",
+        "userpass",
+        "risk-xglzpvsknhpquaxifmlqmmamvh",
+        "hunter",
+    ],
 )
 def test_words_names_and_lookalikes_fail(value: str) -> None:
     assert is_word_like(value) or not is_random_letters(value)
@@ -60,7 +70,9 @@ def test_basic_credentials_decode_to_a_real_password() -> None:
         return base64.b64encode(text.encode()).decode()
 
     assert basic(enc("svc:q7vLk9ZxT2mP"))
-    assert not basic(enc("user:password")) and not basic(enc("admin:admin")) and not basic(enc("no-colon-here"))
+    assert (
+        not basic(enc("user:password")) and not basic(enc("admin:admin")) and not basic(enc("no-colon-here"))
+    )
     assert not basic("not base64 at all!")
 
 
