@@ -15,6 +15,7 @@ import urllib.parse
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from itertools import pairwise
 
 from prodguard.rules.model import Validation
 
@@ -522,9 +523,7 @@ _RANDOM_LETTERS_ENTROPY = 2.2
 
 # Words of four letters or more that names and stand-in values are made of; a random run of letters
 # seldom holds one (``nfirst``, ``userpass``, ``kmsPswd`` read as names, ``kqgfvyqr`` does not).
-_COMMON_WORDS = re.compile(
-    "|".join(
-        """about admin alpha auth back base beta blue body bool byte call case cert char check city
+_COMMON_WORD_LIST = """about admin alpha auth back base beta blue body bool byte call case cert char check city
         class client code conf config copy core data date demo dict door down east echo edit else
         email empty event fake file find first flag foo fool form free from full game gate golf good
         green hash head hello help here home host hunter info item join json just keep kilo lady last
@@ -533,9 +532,8 @@ _COMMON_WORDS = re.compile(
         private prod pswd public query read real rest role root rule safe sample save scope secret
         self send server service session shell sign size some sort south start state stub super
         sync table task temp test text then this time token true type user value very view west
-        word work world write yellow zero""".split()
-    )
-)
+        word work world write yellow zero"""
+_COMMON_WORDS = re.compile("|".join(_COMMON_WORD_LIST.split()))
 
 
 def is_word_like(value: str) -> bool:
@@ -626,7 +624,7 @@ def _not_counting_bytes(value: str) -> bool:
         data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
         return True
-    steps = {(b - a) % 256 for a, b in zip(data, data[1:], strict=False)}
+    steps = {(b - a) % 256 for a, b in pairwise(data)}
     return len(data) < 4 or len(steps) > 1
 
 

@@ -5,6 +5,7 @@ at the encoded value's place; the secret is never shown, decoded or not."""
 from __future__ import annotations
 
 import base64
+import json
 import random
 
 import pytest
@@ -45,9 +46,7 @@ def test_openai_key_in_a_kubernetes_secret_is_reported_as_the_key(engine: Engine
 
 def test_docker_config_auth_of_a_github_token_is_found(engine: Engine, rng: random.Random) -> None:
     token = _github_token(rng)
-    config = '{\n  "auths": {\n    "ghcr.io": {\n      "auth": "%s"\n    }\n  }\n}\n' % _b64(
-        f"ci-bot:{token}"
-    )
+    config = json.dumps({"auths": {"ghcr.io": {"auth": _b64(f"ci-bot:{token}")}}}, indent=2) + "\n"
     [finding] = engine.scan(Blob(".docker/config.json", config.encode()))
     assert (finding.rule_id, finding.line) == ("PG162", 4)
     assert token not in finding.excerpt
