@@ -177,7 +177,7 @@ class Engine:
 def _basic_values(data: bytes) -> list[tuple[int, int]]:
     """Spans of the base64 values after ``Basic``/``basic`` (a bytes search: a case-insensitive regex over
     every file would cost more than the rest of the scan)."""
-    spans = []
+    spans: list[tuple[int, int]] = []
     position = data.find(b"asic ")
     while position > 0 and len(spans) < MAX_DECODED:
         word_start = position - 1
