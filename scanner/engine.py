@@ -29,6 +29,8 @@ GENERIC_PROVIDER = "generic"
 # How far a rule's context words are looked for either side of a match, at most (``context.lines``
 # lines, but no more than this many bytes).
 CONTEXT_REACH = 4 * WINDOW
+# Absent words veto a match from close by (``OpenAI(api_key="…")``): they are looked for this far at most.
+ABSENT_REACH = 256
 # Encoded secrets: where a format stores credentials in base64 — a Kubernetes Secret's ``data:``, a Docker
 # ``config.json``'s ``auths.*.auth``, an HTTP ``Basic`` header — each base64 value is decoded once and
 # scanned again (one level deep), so that an OpenAI key in a Secret is reported as one. Bounded: at most
@@ -167,7 +169,10 @@ class Engine:
             context = rule.context
             if context is not None and (
                 (context.words and not _context_near(data, start, end, context.words, context.lines))
-                or (context.absent and _context_near(data, start, end, context.absent, context.lines))
+                or (
+                    context.absent
+                    and _context_near(data, start, end, context.absent, context.lines, reach=ABSENT_REACH)
+                )
             ):
                 continue
             found.append(_Candidate(rule, start, end, secret))
@@ -237,11 +242,13 @@ def _prefer_specific(candidates: list[_Candidate]) -> list[_Candidate]:
     return kept
 
 
-def _context_near(data: bytes, start: int, end: int, words: tuple[str, ...], lines: int) -> bool:
+def _context_near(
+    data: bytes, start: int, end: int, words: tuple[str, ...], lines: int, reach: int = CONTEXT_REACH
+) -> bool:
     # The region is also capped in bytes: on a long minified line, ``lines`` lines can be the whole
     # file, and searching it once per candidate is quadratic.
-    floor = max(0, start - CONTEXT_REACH)
-    ceiling = min(len(data), end + CONTEXT_REACH)
+    floor = max(0, start - reach)
+    ceiling = min(len(data), end + reach)
     lo = start
     for _ in range(lines + 1):
         lo = data.rfind(b"\n", floor, lo)
