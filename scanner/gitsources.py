@@ -23,6 +23,7 @@ from prodguard.scanner.run import (
     Batch,
     Detector,
     FileReader,
+    Progress,
     ReadResult,
     ScanResult,
     build_detector,
@@ -120,7 +121,7 @@ def scan_staged(
         items.append(GitItem(entry.blob, shown, INDEX))
     in_index = {entry.path for entry in entries}
     unstaged = [p for p, rel in zip(paths, relative, strict=True) if rel not in in_index]
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     reader = GitBlobReader(str(root), settings.max_file_size, keep_index=True)
     batch, jobs = detect(detector, items, reader, jobs=jobs)
@@ -170,6 +171,7 @@ def scan_history(
     settings: ScanSettings,
     catalogue: Catalogue,
     refine: Refine | None = None,
+    progress: Progress | None = None,
 ) -> ScanResult:
     """Every blob introduced in the selected commits, read once; each secret is reported once per path,
     with the earliest commit that introduced it."""
@@ -205,9 +207,10 @@ def scan_history(
             items.append(item)
             places[intro.blob] = []
         places[intro.blob].append((intro.order, item))
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
-    batch, jobs = detect(detector, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs)
+    reader = GitBlobReader(str(root), settings.max_file_size)
+    batch, jobs = detect(detector, items, reader, jobs=jobs, progress=progress)
     findings = first_introductions(_at_every_place(batch.findings, items, places))
     if refine is not None:
         findings = refine(root, findings)

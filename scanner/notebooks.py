@@ -141,7 +141,9 @@ def _get(where: Any, key: str | int) -> Any:
 
 def _cell_parts(cell: dict[str, Any], where: Any) -> list[list[Located]]:
     parts = [_texts(cell.get("source", ""), _get(where, "source"))]
-    for number, output in enumerate(cell.get("outputs", []) or []):
+    outputs = cell.get("outputs")
+    # A malformed notebook ("outputs": 5) is scanned for what it does hold, not refused.
+    for number, output in enumerate(outputs if isinstance(outputs, list) else ()):
         if not isinstance(output, dict):
             continue
         at = _get(_get(where, "outputs"), number)
