@@ -105,8 +105,8 @@ def test_a_context_needs_words_or_absent_words(tmp_path: Path) -> None:
     pack = tmp_path / "pack.toml"
     pack.write_text(
         '[pack]\nname = "t"\n[[rules]]\nid = "TST002"\nname = "t"\ntitle = "t"\nkind = "secret"\n'
-        'severity = "high"\ndescription = "d"\nwhy = "w"\nremediation = "r"\nkeywords = ["x"]\n'
-        "pattern = '(?P<secret>x)'\ncontext = { lines = 2 }\n"
+        'severity = "high"\ndescription = "d"\nwhy = "w"\nremediation = "r"\nkeywords = ["xyz"]\n'
+        "pattern = '(?P<secret>xyz)'\ncontext = { lines = 2 }\n"
     )
     with pytest.raises(ConfigError, match="context needs at least one word"):
         load_pack(pack)
