@@ -225,7 +225,7 @@ class Engine:
                 line_windows[rule_number].append((lo, hi))
         candidates: list[_Candidate] = []
         # Rules that share a pattern (and differ in their checks) run it once per window.
-        spans: dict[tuple[str, int, int], list[tuple[int, int, int]]] = {}
+        spans: dict[tuple[str, int, int], list[tuple[int, int, int, int]]] = {}
         runs = [(lo, hi, n) for n, windows in line_windows.items() for lo, hi in _merge(windows)]
         for lo, hi, rule_number in self._within_budget(data, runs, dense):
             candidates.extend(self._match(self.rules[rule_number], data, lo, hi, spans))
@@ -243,7 +243,7 @@ class Engine:
 
     def _decoded(self, data: bytes, spans: list[tuple[int, int]]) -> list[_Candidate]:
         """Secrets inside the base64 values at ``spans``, reported at the encoded span."""
-        found = []
+        found: list[_Candidate] = []
         for start, end in spans[:MAX_DECODED]:
             text = _decoded_text(data[start:end])
             if text is None:
@@ -258,7 +258,7 @@ class Engine:
         data: bytes,
         lo: int,
         hi: int,
-        spans: dict[tuple[str, int, int], list[tuple[int, int, int]]],
+        spans: dict[tuple[str, int, int], list[tuple[int, int, int, int]]],
     ) -> list[_Candidate]:
         found = []
         group = rule.secret_group
