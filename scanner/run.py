@@ -100,8 +100,9 @@ class Detector:
             cells = split_notebook(blob.path, blob.data, blob.origin)
             if cells is not None:
                 findings: list[Finding] = []
-                for cell in cells:
-                    findings.extend(self.engine.scan(cell))
+                for cell, positions in cells:
+                    found = self.engine.scan(cell)
+                    findings.extend(found if positions is None else [positions.relocate(f) for f in found])
                 return findings, []
             notice = Notice(blob.path, "not valid notebook JSON; scanned as plain text", "notebook")
             return self.engine.scan(blob), [notice]
