@@ -19,7 +19,7 @@ from prodguard.rules.model import Severity
 from prodguard.scanner.baseline import Baseline, apply_baseline
 from prodguard.scanner.gitsources import history_revisions, scan_history, scan_staged
 from prodguard.scanner.reports import REPORTERS
-from prodguard.scanner.ruledocs import render_markdown
+from prodguard.scanner.ruledocs import languages_label, render_markdown
 from prodguard.scanner.run import ScanResult, scan_paths
 from prodguard.scanner.settings import ScanSettings, settings_from_config
 
@@ -199,6 +199,7 @@ def rules_list(fmt: str, config: str | None) -> int:
                 "severity": r.severity.label,
                 "provider": r.provider,
                 "keywords": list(r.keywords),
+                "languages": languages_label(r),
                 "enabled": r.id in catalogue.select(settings.enable, settings.disable).ids(),
                 "source": Path(r.source).name,
             }
@@ -209,7 +210,8 @@ def rules_list(fmt: str, config: str | None) -> int:
         return EXIT_CLEAN
     width = max((len(r.title) for r in catalogue.rules), default=10)
     for r in catalogue.rules:
-        print(f"{r.id}  {r.severity.label:<8}  {r.kind.value:<11}  {r.title:<{width}}  {r.name}")
+        languages = languages_label(r).replace("python, javascript, typescript", "py, js, ts")
+        print(f"{r.id}  {r.severity.label:<8}  {r.kind.value:<11}  {languages:<13}  {r.title:<{width}}  {r.name}")
     return EXIT_CLEAN
 
 

@@ -88,7 +88,7 @@ def scan_staged(
             listing.skip("excluded")
             continue
         items.append(GitItem(entry.blob, shown, INDEX))
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     reader = GitBlobReader(str(root), settings.max_file_size, keep_index=True)
     batch, jobs = detect(detector, items, reader, jobs=jobs)
@@ -144,7 +144,7 @@ def scan_history(
             items.append(item)
             places[intro.blob] = []
         places[intro.blob].append((intro.order, item))
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     batch, jobs = detect(detector, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs)
     findings = _at_every_place(batch.findings, items, places)

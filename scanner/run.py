@@ -22,7 +22,7 @@ from prodguard.scanner.envanalysis import analyze as analyze_environments
 from prodguard.scanner.filters import PathFilter, is_below_threshold
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
-from prodguard.scanner.practices import CHECKS, run_practices
+from prodguard.scanner.practices import CHECKS, TestPaths, analyze
 from prodguard.scanner.settings import ScanSettings
 from prodguard.scanner.sources import FileEntry, Listing, Notice, iter_paths, read_entry
 
@@ -79,6 +79,7 @@ class Detector:
 
     engine: Engine
     practice_rules: Mapping[str, Rule] = field(default_factory=dict)
+    test_paths: TestPaths = field(default_factory=TestPaths)
 
     def scan(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
         """Findings in one blob; notebooks are split into cells first."""
@@ -92,11 +93,12 @@ class Detector:
             notice = Notice(blob.path, "not valid notebook JSON; scanned as plain text", "notebook")
             return self.engine.scan(blob), notice
         findings = self.engine.scan(blob)
+        test_code: Notice | None = None
         if self.practice_rules:
-            practice = run_practices(blob, self.practice_rules)
+            practice, test_code = analyze(blob, self.practice_rules, self.test_paths)
             if practice:
                 findings = _merge_practice(practice, findings, self._generic_ids)
-        return findings, None
+        return findings, test_code
 
     @cached_property
     def _generic_ids(self) -> frozenset[str]:
@@ -260,11 +262,12 @@ def _sizes(entries: Sequence[FileEntry]) -> list[int]:
     return sizes
 
 
-def build_detector(catalogue: Catalogue) -> Detector:
+def build_detector(catalogue: Catalogue, settings: ScanSettings | None = None) -> Detector:
     # Every rule with an AST check: practice rules, and PG207 (an environment rule the environment
     # analysis keeps only where several environments exist).
     practice = {r.id: r for r in catalogue.rules if r.id in CHECKS}
-    return Detector(Engine(catalogue.pattern_rules), practice)
+    tests = settings.test_paths if settings is not None else TestPaths()
+    return Detector(Engine(catalogue.pattern_rules), practice, tests)
 
 
 def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogue) -> ScanResult:
@@ -279,7 +282,7 @@ def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogu
         max_file_size=settings.max_file_size,
         use_gitignore=settings.gitignore,
     )
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     # Decide on a pool from the first files: a small tree is measured exactly, a large one gets a pool
     # at once and the rest of the walk streams into it.
     head = list(islice(entries, STAT_LIMIT + 1))
