@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,16 @@ from prodguard.scanner.blob import Blob, Origin, OriginKind
 from prodguard.scanner.filters import PathFilter
 from prodguard.scanner.finding import Finding, fingerprint
 from prodguard.scanner.git import CatFile, has_commits, introductions, is_shallow, repo_root, staged_entries
-from prodguard.scanner.run import Batch, ReadResult, ScanResult, build_detector, choose_jobs, detect, finish
+from prodguard.scanner.run import (
+    Batch,
+    Detector,
+    ReadResult,
+    ScanResult,
+    build_detector,
+    choose_jobs,
+    detect,
+    finish,
+)
 from prodguard.scanner.settings import ScanSettings
 from prodguard.scanner.sources import Listing, Notice, display_path, is_excluded, text_content
 
@@ -108,10 +117,15 @@ def history_revisions(revisions: Sequence[str], since: str | None, all_refs: boo
 
 
 def scan_history(
-    directory: str, revisions: Sequence[str], settings: ScanSettings, catalogue: Catalogue
+    directory: str,
+    revisions: Sequence[str],
+    settings: ScanSettings,
+    catalogue: Catalogue,
+    *,
+    reuse: bool = True,
 ) -> ScanResult:
-    """Every blob introduced in the selected commits, read once; each secret is reported once per path,
-    with the earliest commit that introduced it."""
+    """Every blob introduced in the selected commits, read once (``_unique_items``); each finding is
+    reported once per path, with the earliest commit that introduced it."""
     started = time.perf_counter()
     root = repo_root(directory)
     listing = Listing()
@@ -129,37 +143,56 @@ def scan_history(
                 "shallow",
             )
         )
-    excludes = PathFilter(settings.exclude)
-    # Each blob is read once, at the first path it appeared at; its other (path, commit) introductions
-    # (renames, copies) receive copies of its findings afterwards.
-    items: list[GitItem] = []
-    places: dict[str, list[tuple[int, GitItem]]] = {}
-    for intro in introductions(root, revisions):
-        if is_excluded(os.path.join(root, intro.path), excludes, settings.root):
-            listing.skip("excluded")
-            continue
-        origin = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
-        item = GitItem(intro.blob, _shown(root, intro.path), origin)
-        if intro.blob not in places:
-            items.append(item)
-            places[intro.blob] = []
-        places[intro.blob].append((intro.order, item))
     detector = build_detector(catalogue, settings)
+    items, places = _unique_items(root, revisions, settings, listing, detector, reuse)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     batch, jobs = detect(detector, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs)
     findings = _at_every_place(batch.findings, items, places)
     return finish(first_introductions(findings), listing, batch, settings, catalogue, started, jobs)
 
 
+Place = tuple[str, Hashable]  # a blob id and what the analysis reads from the path (``Detector.profile``)
+
+
+def _unique_items(
+    root: Path,
+    revisions: Sequence[str],
+    settings: ScanSettings,
+    listing: Listing,
+    detector: Detector,
+    reuse: bool,
+) -> tuple[list[GitItem], dict[Place, list[tuple[int, GitItem]]]]:
+    """The items to read and scan, and every (commit order, path and origin) each stands for.
+
+    A blob is read and scanned once per path profile, at the first path it appeared at with that profile;
+    its other introductions (renames, copies, reverts) receive copies of its findings. Without ``reuse``
+    every introduction is scanned on its own (the reference the reuse is tested against)."""
+    excludes = PathFilter(settings.exclude)
+    items: list[GitItem] = []
+    places: dict[Place, list[tuple[int, GitItem]]] = {}
+    for number, intro in enumerate(introductions(root, revisions)):
+        if is_excluded(os.path.join(root, intro.path), excludes, settings.root):
+            listing.skip("excluded")
+            continue
+        origin = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
+        item = GitItem(intro.blob, _shown(root, intro.path), origin)
+        place: Place = (intro.blob, detector.profile(item.path) if reuse else number)
+        if place not in places:
+            items.append(item)
+            places[place] = []
+        places[place].append((intro.order, item))
+    return items, places
+
+
 def _at_every_place(
-    findings: Sequence[Finding], items: Sequence[GitItem], places: dict[str, list[tuple[int, GitItem]]]
+    findings: Sequence[Finding], items: Sequence[GitItem], places: dict[Place, list[tuple[int, GitItem]]]
 ) -> list[Finding]:
-    """Findings of each blob at every path and commit the blob was introduced at, in commit order."""
-    blob_of = {(item.path, item.origin.commit): item.blob for item in items}
+    """Findings of each item at every path and commit it stands for, in commit order."""
+    place_of = {(item.path, item.origin.commit): place for place, at in places.items() for _, item in at[:1]}
     placed: list[tuple[int, Finding]] = []
     for finding in findings:
-        blob = blob_of[(finding.path, finding.origin.commit)]
-        for order, item in places[blob]:
+        place = place_of[(finding.path, finding.origin.commit)]
+        for order, item in places[place]:
             if item.path == finding.path and item.origin == finding.origin:
                 placed.append((order, finding))
             else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import chain, islice
@@ -22,7 +22,8 @@ from prodguard.scanner.envanalysis import analyze as analyze_environments
 from prodguard.scanner.filters import PathFilter, is_below_threshold
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
-from prodguard.scanner.practices import CHECKS, TestPaths, analyze
+from prodguard.scanner.practices import CHECKS, TestPaths, analyze, path_profile
+from prodguard.scanner.practices.shapes import Gate, default_gate
 from prodguard.scanner.settings import ScanSettings
 from prodguard.scanner.sources import FileEntry, Listing, Notice, iter_paths, read_entry
 
@@ -80,6 +81,8 @@ class Detector:
     engine: Engine
     practice_rules: Mapping[str, Rule] = field(default_factory=dict)
     test_paths: TestPaths = field(default_factory=TestPaths)
+    # Which practice rules can report in a blob, from its bytes, before anything is parsed.
+    practice_gate: Gate = field(default_factory=default_gate)
 
     def scan(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
         """Findings in one blob; notebooks are split into cells first."""
@@ -95,10 +98,16 @@ class Detector:
         findings = self.engine.scan(blob)
         test_code: Notice | None = None
         if self.practice_rules:
-            practice, test_code = analyze(blob, self.practice_rules, self.test_paths)
+            practice, test_code = analyze(blob, self.practice_rules, self.test_paths, self.practice_gate)
             if practice:
                 findings = _merge_practice(practice, findings, self._generic_ids)
         return findings, test_code
+
+    def profile(self, path: str) -> Hashable:
+        """All that ``scan`` reads from a blob's path besides reporting it: the same bytes at two paths
+        with the same profile give the same findings (history scans rely on it to scan a blob once)."""
+        practice = path_profile(path, self.test_paths) if self.practice_rules else None
+        return (path.endswith(".ipynb"), practice)
 
     @cached_property
     def _generic_ids(self) -> frozenset[str]:
@@ -222,6 +231,10 @@ def detect(detector: Detector, items: Iterable[Any], reader: Reader, *, jobs: in
     scanning. Results come back in input order."""
     if jobs <= 1 or not hasattr(os, "fork"):
         return _scan_items(detector, reader, list(items)), 1
+    if detector.practice_rules:
+        # One Hyperscan pass per file instead of a search per shape; compiled here, before the fork,
+        # so that the workers share it.
+        detector = replace(detector, practice_gate=default_gate(compiled=True))
     # Imported here: a pre-commit run over a few files never pays for multiprocessing's import.
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context

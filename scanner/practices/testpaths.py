@@ -65,7 +65,9 @@ class TestPaths:
         """The first pattern that makes ``path`` test code, or ``None``."""
         if not self.patterns:
             return None
-        relative = self.relative(path)
+        # A path git stores in another encoding than UTF-8 arrives with surrogate escapes, which pathspec
+        # cannot encode; the patterns are ASCII, so a replacement character matches as the byte did.
+        relative = self.relative(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         spec = _spec(self.patterns)
         if not spec.match_file(relative):
             return None
