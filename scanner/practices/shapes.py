@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
 
+from prodguard.scanner.practices.client_checks import is_literal_key, plain_http_url
 from prodguard.scanner.practices.model import Language
 
 hyperscan: ModuleType | None
@@ -33,11 +34,22 @@ try:  # pragma: no cover - exercised on machines with and without the wheel
 except ImportError:  # pragma: no cover
     hyperscan = None
 
-Shape = bytes  # a regular expression over the file's bytes
+
+@dataclass(frozen=True)
+class Evidence:
+    """A test over the whole file for what a regular expression cannot say (a literal that could be a key,
+    a plain-HTTP URL to a host that is not this machine). Run only when the other groups of an
+    alternative are present; it answers ``True`` whenever it cannot tell."""
+
+    name: str
+    test: Callable[[bytes], bool]
+
+
+Shape = bytes | Evidence  # bytes: a regular expression over the file's bytes
 Group = frozenset[Shape]  # present when any of its shapes occurs
 
 
-def words(*names: str) -> tuple[Shape, ...]:
+def words(*names: str) -> tuple[bytes, ...]:
     """Shapes for literal words (case-sensitive, as identifiers are)."""
     return tuple(re.escape(name.encode("utf-8")) for name in names)
 
@@ -82,7 +94,7 @@ class ShapeIndex:
     the answer is kept for the file: a pre-commit run over a few files pays for nothing it does not use."""
 
     def __init__(self, shapes: Iterable[Shape], *, compiled: bool = False) -> None:
-        self._shapes = tuple(sorted(set(shapes)))
+        self._shapes = tuple(sorted({s for s in shapes if isinstance(s, bytes)}))
         self._compiled = compiled
         self._regexes = {shape: re.compile(shape) for shape in self._shapes}
         self._db = None
@@ -98,28 +110,32 @@ class ShapeIndex:
 
     def probe(self, data: bytes) -> Callable[[Shape], bool]:
         """A membership test for the shapes of ``data``."""
+        known: dict[Shape, bool] = {}
         if self._db is not None:
-            found: set[Shape] = set()
             shapes = self._shapes
 
             def on_match(sid: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
-                found.add(shapes[sid])
+                known[shapes[sid]] = True
 
             if data:
                 self._db.scan(data, match_event_handler=on_match)
-            return found.__contains__
-        known: dict[Shape, bool] = {}
+            for shape in shapes:
+                known.setdefault(shape, False)
         regexes = self._regexes
 
         def has(shape: Shape) -> bool:
             answer = known.get(shape)
             if answer is None:
-                answer = known[shape] = regexes[shape].search(data) is not None
+                if isinstance(shape, Evidence):
+                    answer = shape.test(data)
+                else:
+                    answer = regexes[shape].search(data) is not None
+                known[shape] = answer
             return answer
 
         return has
 
-    def __reduce__(self) -> tuple[type, tuple[tuple[Shape, ...]], dict[str, bool]]:
+    def __reduce__(self) -> tuple[type, tuple[tuple[bytes, ...]], dict[str, bool]]:
         # A Hyperscan database is rebuilt in the receiving process rather than pickled.
         return (type(self), (self._shapes,), {"_compiled": self._compiled})
 
@@ -161,17 +177,32 @@ class Gate:
 
 # ---- Python: the shapes the checks in call_checks, client_checks and request_checks are built on ----------
 
-# A generation request (``pyfacts.ModuleFacts.generation_calls``): an SDK call chain ending in
-# completions/responses + create/parse/stream (``with_raw_response``/``beta`` between them, or bound to a
-# name first), legacy ``ChatCompletion.create``, a REST ``.post`` to the generation endpoints, the Agents
-# SDK, or a LangChain/LlamaIndex model wrapper.
-# The verb of a call chain (``.create(``, ``x.chat.completions.parse``, legacy ``.acreate``).
-_VERB = rb"\.[\s\\]*a?(?:create|parse|stream)\b"
+# The SDK named the way ``pyfacts`` resolves it: an absolute import of ``openai`` (``import openai``,
+# ``import os, openai as o``, ``from openai[.x] import …``) or a dotted name starting with ``openai.``.
+# Client constructions, ``with_options`` and the legacy module client (``openai.api_key = …``) all need one.
+PY_OPENAI = Needs.all_of(
+    [
+        rb"\bfrom[\s\\]+openai\b",
+        rb"\bimport[\s\\]+(?:[\w.]+(?:[\s\\]+as[\s\\]+\w+)?[\s\\]*,[\s\\]*)*openai\b",
+        rb"(?:^|[^\w.])openai[\s\\]*\.",
+    ]
+)
+# A LangChain/LlamaIndex OpenAI model wrapper (``ChatOpenAI``, ``AzureOpenAI``…) imported from its package.
+PY_WRAPPER = Needs.all_of(words("OpenAI"), words("langchain", "llama_index"))
+# A client construction (``OpenAI``, ``AsyncOpenAI``, ``AzureOpenAI``…; an alias is imported under the
+# class's own name first).
+PY_CLIENT = Needs.all_of(words("OpenAI")) & PY_OPENAI
+# A generation request (``pyfacts.ModuleFacts.generation_calls``): an SDK call chain whose verb follows the
+# resource (``completions.create``, ``responses.with_raw_response.parse``, legacy ``Completion.acreate``,
+# also when bound to a name first), a REST ``.post`` to the generation endpoints, the Agents SDK, or a
+# model wrapper.
+_WRAPPED = rb"(?:(?:with_raw_response|with_streaming_response|beta)[\s\\]*\.[\s\\]*){0,2}"
+_CHAIN = rb"(?:completions|responses|Completion)[\s\\]*\.[\s\\]*" + _WRAPPED
 PY_GENERATION = (
-    Needs.all_of(words("completions", "responses", "Completion"), [_VERB])
+    Needs.all_of([_CHAIN + rb"a?(?:create|parse|stream)\b"])
     | Needs.all_of(words("completions", "responses"), [rb"\.[\s\\]*post\b"])
     | Needs.all_of(words("agents"))
-    | Needs.all_of(words("OpenAI"), words("langchain", "llama_index"))
+    | PY_WRAPPER
 )
 # A request handler or a per-visitor UI script (``ModuleFacts.user_reach``): a web or UI framework imported.
 PY_SERVICE = Needs.all_of(
@@ -180,22 +211,61 @@ PY_SERVICE = Needs.all_of(
         "tornado", "falcon", "bottle", "ninja", "chainlit", "streamlit", "gradio",
     )
 )  # fmt: skip
-# A client construction (``OpenAI``, ``AsyncOpenAI``, ``AzureOpenAI``…, or a LangChain wrapper such as
-# ``ChatOpenAI``; aliases are imported under the class's own name first).
-PY_CLIENT = Needs.all_of(words("OpenAI"))
-# Where client options are read: constructions, ``with_options``, the legacy module client
-# (``openai.<option> = …``) and the environment (``os.environ[...] = …``, ``os.putenv``).
-_ENVIRON = ("environ", "putenv")
+# ``os.environ[...] = …``, ``os.environ.setdefault``, ``os.putenv``: options handed over the environment.
+PY_ENVIRON = Needs.all_of(words("environ", "putenv"))
+
+
+def _option(*names: str) -> Needs:
+    """A client option written in code: a keyword of a construction or ``with_options``, or an attribute
+    of the legacy module client."""
+    return PY_OPENAI & Needs.all_of(words(*names))
+
+
+def _could_be_key(data: bytes) -> bool:
+    """Some string literal could pass ``client_checks.is_literal_key`` (16 or more characters, no
+    whitespace inside, random-looking): every run of characters between two quotes of one kind is tried,
+    so a plainly written literal is among them whatever surrounds it. A run with a backslash and no raw
+    whitespace inside could be a literal written with escapes, whose value the bytes do not show."""
+    for quote in (b'"', b"'"):
+        for segment in data.split(quote):
+            if len(segment) < 16:
+                continue
+            value = segment.strip()
+            if _SPACE.search(value.replace(b"\\\r\n", b"").replace(b"\\\n", b"")):
+                continue  # raw whitespace inside: in a literal's value too
+            if b"\\" in value or (len(value) >= 16 and is_literal_key(value.decode("utf-8", "replace"))):
+                return True
+    return False
+
+
+_SPACE = re.compile(rb"\s")
+_HTTP = re.compile(rb"(?i)http://[^\s'\"`]*")
+
+
+def _plain_http_to_a_remote_host(data: bytes) -> bool:
+    """Some ``http://`` URL in the file is one ``client_checks.plain_http_url`` reports (a host that is not
+    this machine, a stand-in or a documentation domain), or cannot be judged from the bytes (escapes, an
+    f-string placeholder or a quote right after the scheme)."""
+    for match in _HTTP.finditer(data):
+        url = match.group().decode("utf-8", "replace")
+        head = url.split("{", 1)[0]
+        if "\\" in url or len(head) <= len("http://") or plain_http_url(head) is not None:
+            return True
+    return False
+
+
+KEY_LITERAL = Evidence("a literal that could be a key", _could_be_key)
+REMOTE_HTTP = Evidence("a plain-HTTP URL to another host", _plain_http_to_a_remote_host)
 
 PYTHON_NEEDS: dict[str, Needs] = {
     "PG207": PY_CLIENT,
-    "PG301": Needs.all_of(words("api_key", *_ENVIRON)),
-    "PG302": Needs.all_of(
-        words("organization", "project", "default_headers", *_ENVIRON), words("org-", "proj_")
-    ),
-    "PG303": Needs.all_of(words("base_url", "azure_endpoint", "api_base"), [rb"(?i)http://"]),
-    "PG304": Needs.all_of(words("http_client"), words("verify")),
-    "PG305": Needs.all_of(words("max_retries")),
+    "PG301": (_option("api_key") | PY_ENVIRON) & Needs.all_of([KEY_LITERAL]),
+    "PG302": (_option("organization", "project", "default_headers") | PY_ENVIRON)
+    & Needs.all_of(words("org-", "proj_")),
+    "PG303": _option("base_url", "azure_endpoint", "api_base")
+    & Needs.all_of([rb"(?i)http://"], [REMOTE_HTTP]),
+    "PG304": _option("http_client") & Needs.all_of(words("verify")),
+    "PG305": _option("max_retries"),
     "PG306": PY_GENERATION,
     # print/pprint/rich.print, or a logger: every name ``_is_logger`` accepts holds "log" in some case.
     "PG307": PY_GENERATION & Needs.all_of([rb"print", rb"(?i)log"]),
@@ -204,10 +274,11 @@ PYTHON_NEEDS: dict[str, Needs] = {
     "PG311": PY_GENERATION & PY_SERVICE,
     "PG312": Needs.all_of(words("moderations", "Moderation"), words("create")),
     "PG313": PY_GENERATION & PY_SERVICE,
-    "PG314": PY_CLIENT,
-    # ``parse(...)`` whose ``parsed``/``output_parsed`` is read: an SDK chain or a LangChain wrapper.
-    "PG315": Needs.all_of(words("completions", "responses", "OpenAI"), words("parsed")),
+    "PG314": PY_CLIENT | PY_WRAPPER,
+    # ``parse(...)`` (an SDK chain or a wrapper's method) whose ``parsed``/``output_parsed`` is read.
+    "PG315": (Needs.all_of([_CHAIN + rb"parse\b"]) | PY_WRAPPER) & Needs.all_of(words("parsed")),
 }
+
 # ---- JavaScript/TypeScript: the shapes of jsfacts and js_checks --------------------------------------------
 
 # An import of an OpenAI-speaking package (``jsfacts._OPENAI_PACKAGES``, the AI SDK's OpenAI and Azure
