@@ -170,13 +170,27 @@ def _unique_items(
     excludes = PathFilter(settings.exclude)
     items: list[GitItem] = []
     places: dict[Place, list[tuple[int, GitItem]]] = {}
+    # A path recurs in every commit that changes it: what is derived from it alone is worked out once.
+    # (shown path, profile), or None when excluded.
+    by_path: dict[str, tuple[str, Hashable] | None] = {}
+    origins: dict[str, Origin] = {}
     for number, intro in enumerate(introductions(root, revisions)):
-        if is_excluded(os.path.join(root, intro.path), excludes, settings.root):
+        if intro.path not in by_path:
+            if is_excluded(os.path.join(root, intro.path), excludes, settings.root):
+                by_path[intro.path] = None
+            else:
+                shown = _shown(root, intro.path)
+                by_path[intro.path] = (shown, detector.profile(shown))
+        derived = by_path[intro.path]
+        if derived is None:
             listing.skip("excluded")
             continue
-        origin = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
-        item = GitItem(intro.blob, _shown(root, intro.path), origin)
-        place: Place = (intro.blob, detector.profile(item.path) if reuse else number)
+        shown, profile = derived
+        origin = origins.get(intro.commit)
+        if origin is None:
+            origin = origins[intro.commit] = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
+        item = GitItem(intro.blob, shown, origin)
+        place: Place = (intro.blob, profile if reuse else number)
         if place not in places:
             items.append(item)
             places[place] = []

@@ -231,10 +231,6 @@ def detect(detector: Detector, items: Iterable[Any], reader: Reader, *, jobs: in
     scanning. Results come back in input order."""
     if jobs <= 1 or not hasattr(os, "fork"):
         return _scan_items(detector, reader, list(items)), 1
-    if detector.practice_rules:
-        # One Hyperscan pass per file instead of a search per shape; compiled here, before the fork,
-        # so that the workers share it.
-        detector = replace(detector, practice_gate=default_gate(compiled=True))
     # Imported here: a pre-commit run over a few files never pays for multiprocessing's import.
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context

@@ -1,10 +1,12 @@
 """The practice prefilter (``practices.shapes``) never changes what the checks report: every practice
-rule's examples and every practice fixture give the same findings with the gate (lazy ``re`` and compiled
-Hyperscan) as with an open gate that parses every file; files without a rule's shapes are not parsed."""
+rule's examples and every practice fixture give the same findings through the gate (with and without the
+Hyperscan word pass) as through an open gate that parses every file; files without a rule's shapes are not
+parsed."""
 
 from __future__ import annotations
 
 import ast
+import pickle
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,16 @@ from prodguard.rules.model import Kind
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.practices import CHECKS, TestPaths, analyze, language_of, shapes
-from prodguard.scanner.practices.model import Language
-from prodguard.scanner.practices.shapes import Gate, Needs, ShapeIndex, default_gate, words
+from prodguard.scanner.practices.shapes import (
+    Caseless,
+    FileView,
+    Gate,
+    Needs,
+    Pattern,
+    WordIndex,
+    default_gate,
+    words,
+)
 
 CATALOGUE = load_catalogue(compile_builtin=True)
 AST = {r.id: r for r in CATALOGUE.rules if r.id in CHECKS}
@@ -25,7 +35,7 @@ FIXTURE_DIRS = (ROOT / "tests" / "practice_fixtures", ROOT / "examples")
 FIXTURES = sorted(
     p for d in FIXTURE_DIRS for p in d.rglob("*") if p.is_file() and language_of(p.name) is not None
 )
-GATES = {"lazy": default_gate(), "compiled": default_gate(compiled=True)}
+GATES = {"hyperscan": default_gate(), "plain": Gate(default_gate().needs, use_hyperscan=False)}
 
 
 def _seen(findings: list[Finding]) -> list[tuple[object, ...]]:
@@ -52,7 +62,7 @@ def test_every_rule_example_gives_the_same_findings_through_the_gate(
         for name, gate in GATES.items():
             assert _seen(analyze(blob, rules, gate=gate).findings) == reference, name
     if example in AST[rule_id].examples.match and path == "app/service.py":
-        assert any(f.rule_id == rule_id for f in analyze(blob, AST, gate=GATES["lazy"]).findings)
+        assert any(f.rule_id == rule_id for f in analyze(blob, AST, gate=GATES["hyperscan"]).findings)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -86,36 +96,29 @@ def test_a_file_without_the_shapes_is_not_parsed(monkeypatch: pytest.MonkeyPatch
 
 def test_needs_combine_as_any_of_alternatives_each_all_of_its_groups() -> None:
     needs = Needs.all_of(words("a1", "a2"), words("b")) | Needs.all_of(words("c"))
-    index = ShapeIndex(needs.shapes)
-    assert needs.met_by(index.probe(b"a2 b"))
-    assert needs.met_by(index.probe(b"c"))
-    assert not needs.met_by(index.probe(b"a1 a2"))
+    assert needs.met_by(FileView(b"a2 b").has)
+    assert needs.met_by(FileView(b"c").has)
+    assert not needs.met_by(FileView(b"a1 a2").has)
     both = needs & Needs.all_of(words("d"))
-    wider = ShapeIndex(both.shapes)
-    assert not both.met_by(wider.probe(b"c")) and both.met_by(wider.probe(b"c d"))
+    assert not both.met_by(FileView(b"c").has) and both.met_by(FileView(b"c d").has)
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"",
-        b"OpenAI()",
-        b"x.chat.completions  .create(",
-        b"HTTP://host base_url",
-        b"import { streamText } from 'ai'",
-    ],
-)
-def test_compiled_and_lazy_indexes_agree(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
-    all_shapes = default_gate().index
-    every = sorted(
-        GATES["compiled"].needs[("PG306", Language.PYTHON)].shapes | {rb"(?i)http://", rb"base_url"}
-    )
-    lazy, compiled = ShapeIndex(every), ShapeIndex(every, compiled=True)
-    assert [lazy.probe(data)(s) for s in every] == [compiled.probe(data)(s) for s in every]
-    monkeypatch.setattr(shapes, "hyperscan", None)  # no wheel on this platform: the same answers with re
-    fallback = ShapeIndex(every, compiled=True)
-    assert [fallback.probe(data)(s) for s in every] == [lazy.probe(data)(s) for s in every]
-    assert all_shapes is default_gate().index  # built once per process
+def test_shapes_answer_the_same_with_and_without_the_word_pass() -> None:
+    shapes = [
+        *words("OpenAI", "max_retries", "openai"),
+        Caseless(b"http://"),
+        Pattern(rb"from[\s\\]+openai\b", (b"openai",)),
+    ]
+    index = WordIndex([b"OpenAI", b"max_retries", b"openai"])
+    for data in (b"", b"OpenAI()", b"from  openai import x", b"HTTP://host max_retries", b"openaix"):
+        assert [FileView(data, index).has(s) for s in shapes] == [FileView(data).has(s) for s in shapes]
+
+
+def test_the_gate_crosses_to_worker_processes_without_its_database() -> None:
+    gate = default_gate()
+    assert gate.word_index is not None or shapes.hyperscan is None
+    copy = pickle.loads(pickle.dumps(gate))
+    assert copy.needs == gate.needs and "word_index" not in copy.__dict__
 
 
 def test_declared_needs_belong_to_registered_checks_of_that_language() -> None:

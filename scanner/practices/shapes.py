@@ -2,27 +2,31 @@
 per file, which rules run and whether the file is parsed at all.
 
 A rule declares its needs per language (``Needs``): one or more alternatives, each a list of shape
-groups that must all be present; a group is present when any of its shapes occurs in the raw bytes.
-Shapes are regular expressions, most of them plain words. A rule declares what its check cannot do
-without: the call, keyword or import it is about (``OpenAI`` for a client construction, ``max_retries`` for
-disabled retries, a framework's name for a request handler). The declaration is checked by running every
-rule's examples and the fixture suite with and without the gate (``tests/test_practice_gate.py``).
+groups that must all be present; a group is present when any of its shapes occurs in the raw bytes. A
+rule declares what its check cannot do without: the call, keyword or import it is about (``OpenAI`` for
+a client construction, ``max_retries`` for disabled retries, a framework's name for a request handler).
+The declarations are checked by running every rule's examples and the fixture suite with and without the
+gate (``tests/test_practice_gate.py``).
 
-What the gate cannot see, the checks could: code spelt through escapes (``"org\\x2d…"``), an identifier or
-literal split by implicit string concatenation, comments between the parts of one call (``x.create  # …``
+Shapes are words (a substring, as identifiers are written), caseless words, regular expressions guarded
+by words they cannot match without, and evidence tests (Python predicates over the bytes, e.g. "a literal
+that could be a key"). The words of all shapes are found in one Hyperscan pass (a literal
+database, compiled in milliseconds; looked up one by one without the wheel); everything else is worked out
+when a rule first asks for it and kept for the file. Groups are tried in the order written, so a rule's
+cheapest, rarest shape goes first.
+
+What the gate cannot see, the checks could: code spelt through escapes (``"org\\x2d..."``), an identifier
+or literal split by implicit string concatenation, comments between the parts of one call (``x.create  #``
 on its own line). Those files lose the findings of the rules whose shapes they hide, as the secret rules
 already do for literals written that way.
-
-All shapes of all rules are compiled into one Hyperscan database that reports each shape once per file
-(one pass, well over 1 GB/s); without Hyperscan each shape is searched with ``re``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from types import ModuleType
 
 from prodguard.scanner.practices.client_checks import is_literal_key, plain_http_url
@@ -36,22 +40,61 @@ except ImportError:  # pragma: no cover
 
 
 @dataclass(frozen=True)
+class Word:
+    """A substring, case-sensitive."""
+
+    text: bytes
+
+    def test(self, view: FileView) -> bool:
+        return view.has_word(self.text)
+
+
+@dataclass(frozen=True)
+class Caseless:
+    """A substring in any case (``HTTP://``, ``LOGGER``); ``text`` is lower-case."""
+
+    text: bytes
+
+    def test(self, view: FileView) -> bool:
+        return self.text in view.lowered
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A regular expression, searched only when one of ``guards`` (words it cannot match without) occurs."""
+
+    regex: bytes
+    guards: tuple[bytes, ...]
+    compiled: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", re.compile(self.regex))
+
+    def __hash__(self) -> int:
+        return hash((self.regex, self.guards))
+
+    def test(self, view: FileView) -> bool:
+        return any(view.has_word(g) for g in self.guards) and self.compiled.search(view.data) is not None
+
+
+@dataclass(frozen=True)
 class Evidence:
-    """A test over the whole file for what a regular expression cannot say (a literal that could be a key,
-    a plain-HTTP URL to a host that is not this machine). Run only when the other groups of an
-    alternative are present; it answers ``True`` whenever it cannot tell."""
+    """A test over the whole file for what a pattern cannot say (a literal that could be a key, a
+    plain-HTTP URL to a host that is not this machine). It answers ``True`` whenever it cannot tell."""
 
     name: str
-    test: Callable[[bytes], bool]
+    predicate: Callable[[bytes], bool] = field(compare=False)
+
+    def test(self, view: FileView) -> bool:
+        return self.predicate(view.data)
 
 
-Shape = bytes | Evidence  # bytes: a regular expression over the file's bytes
-Group = frozenset[Shape]  # present when any of its shapes occurs
+Shape = Word | Caseless | Pattern | Evidence
+Group = tuple[Shape, ...]  # present when any of its shapes occurs
 
 
-def words(*names: str) -> tuple[bytes, ...]:
-    """Shapes for literal words (case-sensitive, as identifiers are)."""
-    return tuple(re.escape(name.encode("utf-8")) for name in names)
+def words(*names: str) -> tuple[Word, ...]:
+    return tuple(Word(name.encode("utf-8")) for name in names)
 
 
 @dataclass(frozen=True)
@@ -62,8 +105,8 @@ class Needs:
 
     @classmethod
     def all_of(cls, *groups: Iterable[Shape]) -> Needs:
-        """One alternative: every group present (a group is any of its shapes)."""
-        return cls((tuple(frozenset(group) for group in groups),))
+        """One alternative: every group present (a group is any of its shapes), tried in this order."""
+        return cls((tuple(tuple(group) for group in groups),))
 
     def __or__(self, other: Needs) -> Needs:
         return Needs(self.alternatives + other.alternatives)
@@ -71,12 +114,6 @@ class Needs:
     def __and__(self, other: Needs) -> Needs:
         """Both: every alternative of one combined with every alternative of the other."""
         return Needs(tuple(a + b for a in self.alternatives for b in other.alternatives))
-
-    @property
-    def shapes(self) -> frozenset[Shape]:
-        return frozenset(
-            shape for alternative in self.alternatives for group in alternative for shape in group
-        )
 
     def met_by(self, has: Callable[[Shape], bool]) -> bool:
         """Whether the file holds what one alternative needs; ``has`` answers for one shape."""
@@ -86,62 +123,58 @@ class Needs:
         )
 
 
-class ShapeIndex:
-    """Answers "does this shape occur in the file" for a fixed set of shapes.
+class FileView:
+    """One file as the shapes see it: its bytes, the words found in one pass, the lower-cased bytes when a
+    caseless shape asks, and every answer given so far."""
 
-    Compiled (for scans large enough to pay ~0.5 s once, before worker processes fork): one Hyperscan pass
-    reports every shape present. Otherwise each shape is searched with ``re`` when a rule asks for it, and
-    the answer is kept for the file: a pre-commit run over a few files pays for nothing it does not use."""
+    def __init__(self, data: bytes, words: WordIndex | None = None) -> None:
+        self.data = data
+        self._indexed = words.words if words is not None else frozenset()
+        self._found = words.found(data) if words is not None else set()
+        self._known: dict[Shape, bool] = {}
 
-    def __init__(self, shapes: Iterable[Shape], *, compiled: bool = False) -> None:
-        self._shapes = tuple(sorted({s for s in shapes if isinstance(s, bytes)}))
-        self._compiled = compiled
-        self._regexes = {shape: re.compile(shape) for shape in self._shapes}
-        self._db = None
-        if compiled and hyperscan is not None and self._shapes:
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            db.compile(
-                expressions=list(self._shapes),
-                ids=list(range(len(self._shapes))),
-                elements=len(self._shapes),
-                flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(self._shapes),
-            )
-            self._db = db
+    def has_word(self, word: bytes) -> bool:
+        return word in self._found if word in self._indexed else word in self.data
 
-    def probe(self, data: bytes) -> Callable[[Shape], bool]:
-        """A membership test for the shapes of ``data``."""
-        known: dict[Shape, bool] = {}
-        if self._db is not None:
-            shapes = self._shapes
+    @cached_property
+    def lowered(self) -> bytes:
+        return self.data.lower()
 
-            def on_match(sid: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
-                known[shapes[sid]] = True
+    def has(self, shape: Shape) -> bool:
+        answer = self._known.get(shape)
+        if answer is None:
+            answer = self._known[shape] = shape.test(self)
+        return answer
 
-            if data:
-                self._db.scan(data, match_event_handler=on_match)
-            for shape in shapes:
-                known.setdefault(shape, False)
-        regexes = self._regexes
 
-        def has(shape: Shape) -> bool:
-            answer = known.get(shape)
-            if answer is None:
-                if isinstance(shape, Evidence):
-                    answer = shape.test(data)
-                else:
-                    answer = regexes[shape].search(data) is not None
-                known[shape] = answer
-            return answer
+class WordIndex:
+    """The words of all shapes (``Word`` texts and pattern guards) in one Hyperscan literal database: one
+    pass per file reports which occur. A literal database compiles in milliseconds; without Hyperscan,
+    ``FileView`` looks each word up when a rule asks."""
 
-        return has
+    def __init__(self, words: Iterable[bytes]) -> None:
+        assert hyperscan is not None
+        ordered = tuple(sorted(set(words)))
+        self.words = frozenset(ordered)
+        self._ordered = ordered
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=[re.escape(w) for w in ordered],
+            ids=list(range(len(ordered))),
+            elements=len(ordered),
+            flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(ordered),
+        )
 
-    def __reduce__(self) -> tuple[type, tuple[tuple[bytes, ...]], dict[str, bool]]:
-        # A Hyperscan database is rebuilt in the receiving process rather than pickled.
-        return (type(self), (self._shapes,), {"_compiled": self._compiled})
+    def found(self, data: bytes) -> set[bytes]:
+        hits: set[bytes] = set()
+        ordered = self._ordered
 
-    def __setstate__(self, state: dict[str, bool]) -> None:
-        if state.get("_compiled"):
-            self.__init__(self._shapes, compiled=True)  # type: ignore[misc]
+        def on_match(wid: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+            hits.add(ordered[wid])
+
+        if data:
+            self._db.scan(data, match_event_handler=on_match)
+        return hits
 
 
 @dataclass(frozen=True)
@@ -149,28 +182,45 @@ class Gate:
     """The needs of every gated (rule, language); rules without needs always run."""
 
     needs: Mapping[tuple[str, Language], Needs]
-    index: ShapeIndex
-
-    @classmethod
-    def build(cls, needs: Mapping[tuple[str, Language], Needs], *, compiled: bool = False) -> Gate:
-        shapes = frozenset(shape for n in needs.values() for shape in n.shapes)
-        return cls(needs, ShapeIndex(shapes, compiled=compiled))
+    use_hyperscan: bool = True
 
     @classmethod
     def open(cls) -> Gate:
         """A gate that lets every rule through (to compare findings with and without the shapes)."""
-        return cls({}, ShapeIndex(()))
+        return cls({})
+
+    @cached_property
+    def word_index(self) -> WordIndex | None:
+        """Built on first use, in the process that uses it (never pickled)."""
+        words: set[bytes] = set()
+        for needs in self.needs.values():
+            for alternative in needs.alternatives:
+                for group in alternative:
+                    for shape in group:
+                        if isinstance(shape, Word):
+                            words.add(shape.text)
+                        elif isinstance(shape, Pattern):
+                            words.update(shape.guards)
+        usable = self.use_hyperscan and hyperscan is not None
+        return WordIndex(words) if usable and words else None
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"needs": self.needs, "use_hyperscan": self.use_hyperscan}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     def passing(self, rule_ids: Iterable[str], language: Language, data: bytes) -> list[str]:
         """The rules of ``rule_ids`` that may report in ``data`` (read as ``language``)."""
         rule_ids = list(rule_ids)
         if not any((rule_id, language) in self.needs for rule_id in rule_ids):
             return rule_ids
-        has = self.index.probe(data)
+        view = FileView(data, self.word_index)
         kept = []
         for rule_id in rule_ids:
             needs = self.needs.get((rule_id, language))
-            if needs is None or needs.met_by(has):
+            if needs is None or needs.met_by(view.has):
                 kept.append(rule_id)
         return kept
 
@@ -180,11 +230,26 @@ class Gate:
 # The SDK named the way ``pyfacts`` resolves it: an absolute import of ``openai`` (``import openai``,
 # ``import os, openai as o``, ``from openai[.x] import …``) or a dotted name starting with ``openai.``.
 # Client constructions, ``with_options`` and the legacy module client (``openai.api_key = …``) all need one.
+_SDK = (b"openai",)
+
+
+def _dotted_openai(data: bytes) -> bool:
+    """``openai.`` as a name of its own (``openai.OpenAI``), not inside another (``api.openai.com``)."""
+    for match in _DOTTED.finditer(data):
+        start = match.start()
+        if start == 0 or not (data[start - 1 : start].isalnum() or data[start - 1] in b"_."):
+            return True
+    return False
+
+
+_DOTTED = re.compile(rb"openai[\s\\]*\.")
+# Every regular expression starts with a literal word, so that ``re`` skips to it instead of trying
+# every position.
 PY_OPENAI = Needs.all_of(
     [
-        rb"\bfrom[\s\\]+openai\b",
-        rb"\bimport[\s\\]+(?:[\w.]+(?:[\s\\]+as[\s\\]+\w+)?[\s\\]*,[\s\\]*)*openai\b",
-        rb"(?:^|[^\w.])openai[\s\\]*\.",
+        Pattern(rb"from[\s\\]+openai\b", _SDK),
+        Pattern(rb"import[\s\\]+(?:[\w.]+(?:[\s\\]+as[\s\\]+\w+)?[\s\\]*,[\s\\]*)*openai\b", _SDK),
+        Evidence("openai. as a name", _dotted_openai),
     ]
 )
 # A LangChain/LlamaIndex OpenAI model wrapper (``ChatOpenAI``, ``AzureOpenAI``…) imported from its package.
@@ -198,9 +263,10 @@ PY_CLIENT = Needs.all_of(words("OpenAI")) & PY_OPENAI
 # model wrapper.
 _WRAPPED = rb"(?:(?:with_raw_response|with_streaming_response|beta)[\s\\]*\.[\s\\]*){0,2}"
 _CHAIN = rb"(?:completions|responses|Completion)[\s\\]*\.[\s\\]*" + _WRAPPED
+_RESOURCES = (b"completions", b"responses", b"Completion")
 PY_GENERATION = (
-    Needs.all_of([_CHAIN + rb"a?(?:create|parse|stream)\b"])
-    | Needs.all_of(words("completions", "responses"), [rb"\.[\s\\]*post\b"])
+    Needs.all_of([Pattern(_CHAIN + rb"a?(?:create|parse|stream)\b", _RESOURCES)])
+    | Needs.all_of(words("completions", "responses"), [Pattern(rb"\.[\s\\]*post\b", (b"post",))])
     | Needs.all_of(words("agents"))
     | PY_WRAPPER
 )
@@ -218,7 +284,7 @@ PY_ENVIRON = Needs.all_of(words("environ", "putenv"))
 def _option(*names: str) -> Needs:
     """A client option written in code: a keyword of a construction or ``with_options``, or an attribute
     of the legacy module client."""
-    return PY_OPENAI & Needs.all_of(words(*names))
+    return Needs.all_of(words(*names)) & PY_OPENAI
 
 
 def _could_be_key(data: bytes) -> bool:
@@ -263,12 +329,12 @@ PYTHON_NEEDS: dict[str, Needs] = {
     "PG302": (_option("organization", "project", "default_headers") | PY_ENVIRON)
     & Needs.all_of(words("org-", "proj_")),
     "PG303": _option("base_url", "azure_endpoint", "api_base")
-    & Needs.all_of([rb"(?i)http://"], [REMOTE_HTTP]),
+    & Needs.all_of([Caseless(b"http://")], [REMOTE_HTTP]),
     "PG304": _option("http_client") & Needs.all_of(words("verify")),
     "PG305": _option("max_retries"),
     "PG306": PY_GENERATION,
     # print/pprint/rich.print, or a logger: every name ``_is_logger`` accepts holds "log" in some case.
-    "PG307": PY_GENERATION & Needs.all_of([rb"print", rb"(?i)log"]),
+    "PG307": PY_GENERATION & Needs.all_of([Word(b"print"), Caseless(b"log")]),
     "PG308": PY_GENERATION & PY_SERVICE,
     "PG309": PY_GENERATION & PY_SERVICE,
     "PG311": PY_GENERATION & PY_SERVICE,
@@ -276,7 +342,8 @@ PYTHON_NEEDS: dict[str, Needs] = {
     "PG313": PY_GENERATION & PY_SERVICE,
     "PG314": PY_CLIENT | PY_WRAPPER,
     # ``parse(...)`` (an SDK chain or a wrapper's method) whose ``parsed``/``output_parsed`` is read.
-    "PG315": (Needs.all_of([_CHAIN + rb"parse\b"]) | PY_WRAPPER) & Needs.all_of(words("parsed")),
+    "PG315": Needs.all_of(words("parsed"))
+    & (Needs.all_of([Pattern(_CHAIN + rb"parse\b", _RESOURCES)]) | PY_WRAPPER),
 }
 
 # ---- JavaScript/TypeScript: the shapes of jsfacts and js_checks --------------------------------------------
@@ -284,7 +351,7 @@ PYTHON_NEEDS: dict[str, Needs] = {
 # An import of an OpenAI-speaking package (``jsfacts._OPENAI_PACKAGES``, the AI SDK's OpenAI and Azure
 # providers, LangChain's OpenAI wrappers): every client construction and every SDK call chain on a client
 # of unknown origin needs one.
-JS_PACKAGE = Needs.all_of([rb"[\"'`/]openai\b", re.escape(b"@ai-sdk/azure")])
+JS_PACKAGE = Needs.all_of([Pattern(rb"[\"'`/]openai\b", _SDK), Word(b"@ai-sdk/azure")])
 JS_GENERATION = (
     (JS_PACKAGE & Needs.all_of(words("completions", "responses", "OpenAI")))
     | Needs.all_of(words("generateText", "streamText", "generateObject", "streamObject"))
@@ -309,10 +376,9 @@ SCRIPT_NEEDS: dict[str, Needs] = {
 
 
 @cache
-def default_gate(*, compiled: bool = False) -> Gate:
-    """The gate of the built-in rules, built once per process; ``compiled`` for large scans (built in the
-    parent before the pool forks, so the workers share it)."""
+def default_gate() -> Gate:
+    """The gate of the built-in rules."""
     needs = {(rule_id, Language.PYTHON): n for rule_id, n in PYTHON_NEEDS.items()}
     for language in (Language.JAVASCRIPT, Language.TYPESCRIPT):
         needs.update({(rule_id, language): n for rule_id, n in SCRIPT_NEEDS.items()})
-    return Gate.build(needs, compiled=compiled)
+    return Gate(needs)
