@@ -11,7 +11,8 @@ and then best of ``--runs`` wall clock:
 - ``openai-python tree``: the working tree of the ``--openai-python`` repository (a bare repository's
   ``HEAD`` is exported with ``git archive`` into ``bench/out/peer/``);
 - ``openai-python history`` and ``juice-shop history``: every commit of every ref
-  (``prodguard scan --history --all-refs``; Kingfisher's default full-history git scan);
+  (``prodguard scan --history --all-refs --history-practices``: practice rules on; Kingfisher's default
+  full-history git scan);
 - ``haystack``: any directory (``bench/scan_speed.py`` builds its 210 MB site-packages corpus in
   ``bench/corpus-thirdparty/``).
 
@@ -160,7 +161,7 @@ def timed_run(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[floa
 def prodguard_argv(target: Target, report: Path) -> list[str]:
     argv = [*prodguard_command(), "scan", str(target.path), "--min-severity", "info"]
     if target.history:
-        argv += ["--history", "--all-refs"]
+        argv += ["--history", "--all-refs", "--history-practices"]
     return [*argv, "--format", "json", "-o", str(report)]
 
 

@@ -83,8 +83,8 @@ def test_a_file_without_the_shapes_is_not_parsed(monkeypatch: pytest.MonkeyPatch
         return real_parse(source, filename)
 
     monkeypatch.setattr("prodguard.scanner.practices.ast.parse", counting_parse)
-    # Mentions the SDK (the global prefilter passes) but constructs no client, calls nothing.
-    plain = Blob("app/models.py", b'"""Types shared with openai responses."""\nfrom .x import y\n')
+    # Imports the SDK (the global prefilter passes) but builds no client and makes no request.
+    plain = Blob("app/models.py", b"import openai as oa\n\n\ndef version():\n    return oa.__version__\n")
     assert analyze(plain, AST).findings == [] and parsed == []
     analyze(plain, AST, gate=Gate.open())
     assert parsed == ["app/models.py"]

@@ -11,29 +11,43 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import re
 from collections.abc import Hashable, Iterable, Mapping
+from functools import lru_cache
 from typing import NamedTuple
 
 from prodguard.rules.model import Rule
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import is_allowed_inline
 from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, redact
-from prodguard.scanner.practices.model import Hit, Language, PythonFile, ScriptFile
+from prodguard.scanner.practices.model import Hit, Language, PythonFile, ScriptFile, split_lines
 from prodguard.scanner.practices.registry import CHECKS, PracticeRule
 from prodguard.scanner.practices.shapes import Gate, default_gate
 from prodguard.scanner.practices.testpaths import TestPaths
+from prodguard.scanner.prefilter import Prefilter, build_prefilter
 from prodguard.scanner.sources import Notice
 
 __all__ = [
     "CHECKS", "PracticeResult", "TestPaths", "analyze", "language_of", "path_profile", "run_practices", "wants",
 ]  # fmt: skip
 
-MAX_PARSE_BYTES = 2 * 1024 * 1024
-# A file is parsed only when it holds one of these (lower-cased bytes): the SDK's name (imports, the
-# ``@ai-sdk/openai`` provider, ``api.openai.com`` URLs), the OpenAI call shapes used on clients built
-# elsewhere, or the Agents SDK's runner. Most files never pay for a parse.
-PREFILTER = (b"openai", b"chat.completions", b"responses.", b"runner.run")
+# Larger source files are generated (SDK resources, bundles) far more often than written; parsing them
+# cost more than the rest of a scan of an SDK-heavy tree. Skipped ones get a notice.
+MAX_PARSE_BYTES = 256 * 1024
+MINIFIED_LINE = 1000
+# A file is parsed only when it can hold a finding: it holds something a check looks at — a client class
+# call (``OpenAI(``, ``AsyncOpenAI(``, ``new AzureOpenAI(``, ``ChatOpenAI(``, ``createOpenAI(``), an import of
+# the SDK under another name, a generation or moderation call, a REST endpoint, an Agents SDK agent or run,
+# the legacy module client, or the key's environment variable. One case-insensitive pass of the keyword
+# prefilter (Hyperscan where installed) decides; most files never pay for a parse.
+PREFILTER_SHAPES = (
+    "openai(", "openai as ", "openai:", 'from "openai"', "from 'openai'", 'require("openai")',
+    "completions.create", "completions.parse", "completions.stream", "responses.create",
+    "responses.parse", "responses.stream", "moderations.create", "moderation.create",
+    "/chat/completions", "/v1/responses", "runner.run", "from agents import", "generatetext", "streamtext",
+    "generateobject", "streamobject", "openai.api_", "openai.organization", "openai.project",
+    "openai.base_url", "openai.http_client", "openai.max_retries", "openai.chatcompletion",
+    "openai.completion", "openai_api_key", "openai_org",
+)  # fmt: skip
 _EXTENSIONS = {
     ".py": Language.PYTHON, ".pyi": Language.PYTHON,
     ".js": Language.JAVASCRIPT, ".mjs": Language.JAVASCRIPT, ".cjs": Language.JAVASCRIPT,
@@ -63,11 +77,28 @@ def language_of(path: str) -> Language | None:
 
 
 def wants(blob: Blob) -> bool:
-    """Files of a language the checks read, small enough, that can hold a finding (``PREFILTER``)."""
-    if language_of(blob.path) is None or len(blob.data) > MAX_PARSE_BYTES:
+    """Files of a language the checks read that can hold a finding (``PREFILTER_SHAPES``).
+    Minified or bundled JavaScript (lines of thousands of characters on average) is build output, not the
+    application's source, and is not parsed."""
+    language = language_of(blob.path)
+    if language is None:
         return False
-    lowered = blob.data.lower()
-    return any(word in lowered for word in PREFILTER)
+    if language is not Language.PYTHON and len(blob.data) > MINIFIED_LINE * (blob.data.count(b"\n") + 1):
+        return False
+    return any(not _in_comment_line(blob.data, end) for _kid, end in _shapes().hits(blob.data))
+
+
+def _in_comment_line(data: bytes, end: int) -> bool:
+    """The keyword ending at ``end`` sits on a comment line (``#``, ``//``, or the ``*`` lines of a block
+    comment): SDK sources name every call shape in their doc comments, and those lines call nothing."""
+    start = data.rfind(b"\n", 0, end) + 1
+    return data[start:end].lstrip().startswith((b"#", b"//", b"*", b"/*"))
+
+
+@lru_cache(maxsize=1)
+def _shapes() -> Prefilter:
+    """Built once per process (a Hyperscan database is not shared between processes)."""
+    return build_prefilter(PREFILTER_SHAPES)
 
 
 def analyze(
@@ -81,6 +112,12 @@ def analyze(
     language = language_of(blob.path)
     if language is None or not wants(blob):
         return PracticeResult([], None)
+    if len(blob.data) > MAX_PARSE_BYTES:
+        message = (
+            f"not analysed for code practices: {len(blob.data) // 1024} KiB is over the "
+            f"{MAX_PARSE_BYTES // 1024} KiB limit (secret rules still ran)"
+        )
+        return PracticeResult([], Notice(blob.path, message, "practice_too_large"))
     active = {
         rule_id: entry for rule_id, entry in CHECKS.items() if rule_id in rules and entry.covers(language)
     }
@@ -126,12 +163,6 @@ def run_practices(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEF
     return analyze(blob, rules, tests).findings
 
 
-def _split_lines(source: str) -> tuple[str, ...]:
-    # Lines as the parsers number them: str.splitlines() also breaks at form feeds and other separators,
-    # which would shift every later line (and show an unredacted line as another finding's excerpt).
-    return tuple(re.split(r"\r\n|\r|\n", source))
-
-
 def _python_hits(
     blob: Blob, active: Mapping[str, PracticeRule], is_test: bool
 ) -> tuple[list[Hit], tuple[str, ...]]:
@@ -140,7 +171,7 @@ def _python_hits(
         tree = ast.parse(source, filename=blob.path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return [], ()  # not Python 3 source we can parse; the secret rules still ran on it
-    file = PythonFile(blob.path, tree, source, _split_lines(source), is_test)
+    file = PythonFile(blob.path, tree, source, split_lines(source), is_test)
     return _collect(entry.python(file) for entry in active.values() if entry.python), file.lines
 
 
@@ -152,9 +183,9 @@ def _script_hits(
     root = parse_script(blob.data, tsx=blob.path.lower().endswith(".tsx"), language=language)
     if root is None:
         return [], ()
-    lines = _split_lines(blob.data.decode("utf-8", "replace"))
-    file = ScriptFile(blob.path, language, blob.data, root, lines, is_test)
-    return _collect(entry.script(file) for entry in active.values() if entry.script), lines
+    file = ScriptFile(blob.path, language, blob.data, root, is_test)
+    hits = _collect(entry.script(file) for entry in active.values() if entry.script)
+    return hits, (file.lines if hits else ())
 
 
 def _collect(streams: Iterable[Iterable[Hit]]) -> list[Hit]:

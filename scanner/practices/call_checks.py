@@ -139,10 +139,23 @@ def unmoderated_user_generation(file: PythonFile) -> Iterator[Hit]:
     for generation in user_requests(module):
         if module.is_moderated(generation.scope) or _is_set(generation.option("moderation")):
             continue
+        if generation.api == "agents.Runner.run" and _agent_has_guardrails(module, generation):
+            continue
         if generation.options is None and generation.api != "agents.Runner.run":
             continue
         detail = f"{generation.api} answers users without moderation" + (f"; {fix}" if fix else "")
         yield hit_at(file, "PG308", generation.call, detail)
+
+
+def _agent_has_guardrails(module: ModuleFacts, generation: GenerationCall) -> bool:
+    """``Runner.run(agent, …)`` where ``agent`` is built with ``input_guardrails=``: the Agents SDK's
+    own check of the input before the model sees it."""
+    agent = generation.call.args[0] if generation.call.args else None
+    if agent is None:
+        kw = keyword(generation.call, "starting_agent")
+        agent = kw.value if kw is not None else None
+    value = module.resolve(agent, generation.scope) if agent is not None else None
+    return isinstance(value, ast.Call) and keyword(value, "input_guardrails") is not None
 
 
 def missing_end_user_id(file: PythonFile) -> Iterator[Hit]:
@@ -227,6 +240,8 @@ class _Taint:
             return node.id in self.names
         if isinstance(node, ast.Attribute):
             return node.attr not in _METADATA_ATTRS and self.carries(node.value)
+        if isinstance(node, ast.Subscript) and _is_metadata_key(node.slice):
+            return False  # response["usage"] (dict responses of openai < 1 and of REST calls)
         if isinstance(node, ast.Subscript | ast.Await | ast.Starred | ast.FormattedValue):
             return self.carries(node.value)
         if isinstance(node, ast.JoinedStr):
@@ -251,11 +266,17 @@ class _Taint:
         if self.module.qualified(node.func) in _PRESERVING_FUNCTIONS:
             return any(self.carries(arg) for arg in node.args)
         if isinstance(node.func, ast.Attribute):
+            if node.func.attr == "get" and node.args and _is_metadata_key(node.args[0]):
+                return False
             if node.func.attr in _PRESERVING_METHODS:
                 return self.carries(node.func.value)
             if node.func.attr in _JOINING_METHODS:
                 return any(self.carries(arg) for arg in [*node.args, *(kw.value for kw in node.keywords)])
         return False
+
+
+def _is_metadata_key(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value in _METADATA_ATTRS
 
 
 def _is_static(node: ast.expr) -> bool:

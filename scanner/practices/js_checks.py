@@ -168,9 +168,17 @@ def plain_http_base_url(file: ScriptFile) -> Iterator[Hit]:
 
 
 def _has_retry(module: ScriptFacts) -> bool:
+    """A retry package imported, a retry helper called, or LangChain's ``AsyncCaller`` (``this.caller.call``,
+    which retries with exponential backoff) wrapping the requests."""
     if module.packages() & _RETRY_PACKAGES:
         return True
-    return any("retry" in text(node.child_by_field_name("function")).lower() for node, _ in module.calls)
+    for node, _ in module.calls:
+        chain, _root = member_chain(node.child_by_field_name("function"))
+        if chain[-2:] in (["caller", "call"], ["caller", "callWithOptions"]):
+            return True
+        if "retry" in text(node.child_by_field_name("function")).lower():
+            return True
+    return False
 
 
 def retries_disabled(file: ScriptFile) -> Iterator[Hit]:

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from tree_sitter import Node
+from tree_sitter import Language, Node, Query, QueryCursor
 
+from prodguard.scanner.practices import jsparse
 from prodguard.scanner.practices.flow import Reach, reach
 from prodguard.scanner.practices.model import ScriptFile
 
@@ -54,6 +55,9 @@ _NEXT_HANDLERS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _REQUEST_TYPES = frozenset({"Request", "NextRequest", "NextApiRequest", "Context", "FastifyRequest"})
 _REST_PATHS = ("/v1/chat/completions", "/v1/responses", "/chat/completions")
 _GENERATION_VERBS = frozenset({"create", "parse", "stream"})
+_CONSTRUCTOR_NAMES = frozenset(
+    {"OpenAI", "AzureOpenAI", "ChatOpenAI", "AzureChatOpenAI", "createOpenAI", "createAzure"}
+)
 PROGRAM = 0  # the function number of top-level code
 
 
@@ -85,6 +89,13 @@ def unwrap(node: Node | None) -> Node | None:
         ]
         node = inner[0] if inner else None
     return node
+
+
+def _last_name(node: Node) -> str:
+    """The called name: ``create`` for ``a.b.create``, ``OpenAI`` for ``OpenAI``."""
+    if node.type == "member_expression":
+        return text(node.child_by_field_name("property"))
+    return text(node) if node.type == "identifier" else ""
 
 
 def member_chain(node: Node | None) -> tuple[list[str], Node | None]:
@@ -141,22 +152,20 @@ class ScriptFacts:
     )  # local -> (package, name|"default"|"*")
     functions: list[Node] = field(default_factory=list)  # index + 1 is the function number
     parent: dict[int, int] = field(default_factory=dict)  # function -> enclosing function
-    function_of: dict[int, int] = field(default_factory=dict)  # node id -> function number
     calls: list[tuple[Node, int]] = field(default_factory=list)  # call/new expressions and their function
     bindings: dict[tuple[int, str], list[Node | None]] = field(
         default_factory=dict
     )  # (function, name) -> values
     named_functions: dict[str, int] = field(default_factory=dict)  # module-level function names
-    members: list[tuple[Node, int]] = field(default_factory=list)  # member expressions (reads)
+    members: list[tuple[Node, int]] = field(
+        default_factory=list
+    )  # reads of the properties in _READ_PROPERTIES
     tries: list[tuple[Node, int]] = field(default_factory=list)  # try blocks and their function
     directives: set[str] = field(default_factory=set)  # "use server" / "use client"
     # (function, name) -> what a destructuring or for-of binding reads from: for taint, not for resolve().
     sources: dict[tuple[int, str], Node] = field(default_factory=dict)
 
     # ---- names -------------------------------------------------------------------------------------
-
-    def number(self, node: Node) -> int:
-        return self.function_of.get(node.id, PROGRAM)
 
     def imported(self, name: str) -> tuple[str, str] | None:
         return self.imports.get(name)
@@ -276,31 +285,35 @@ class ScriptFacts:
             return maker.partition(":")[0] in _AI_SDK_PROVIDERS
         return False
 
-    def client_constructions(self) -> Iterator[tuple[Node, Options, int]]:
+    @cached_property
+    def constructions(self) -> list[tuple[Node, Options, int]]:
         """``new OpenAI({...})``/``new AzureOpenAI``/``createOpenAI({...})`` and LangChain's
         ``new ChatOpenAI({...})``: (node, options, function)."""
+        return list(self._constructions())
+
+    def client_constructions(self) -> list[tuple[Node, Options, int]]:
+        return self.constructions
+
+    def _constructions(self) -> Iterator[tuple[Node, Options, int]]:
         for node, function in self.calls:
-            callee = node.child_by_field_name("constructor" if node.type == "new_expression" else "function")
-            args = node.child_by_field_name("arguments")
-            first = args.named_children[0] if args is not None and args.named_children else None
-            if node.type == "new_expression" and (
-                self.is_openai_client_class(callee) or self.is_langchain_class(callee)
+            is_new = node.type == "new_expression"
+            callee = node.child_by_field_name("constructor" if is_new else "function")
+            if callee is None or (
+                _last_name(callee) not in _CONSTRUCTOR_NAMES and callee.type != "identifier"
             ):
-                yield (
-                    node,
-                    (self.options(first, function) if first is not None else Options({}, True)),
-                    function,
-                )
-            elif node.type == "call_expression":
+                continue  # cheap test first: most calls construct nothing
+            if is_new:
+                found = self.is_openai_client_class(callee) or self.is_langchain_class(callee)
+            else:
                 name = self.qualified(callee) or ""
-                if name.partition(":")[0] in _AI_SDK_PROVIDERS and name.endswith(
+                found = name.partition(":")[0] in _AI_SDK_PROVIDERS and name.endswith(
                     ("createOpenAI", "createAzure")
-                ):
-                    yield (
-                        node,
-                        (self.options(first, function) if first is not None else Options({}, True)),
-                        function,
-                    )
+                )
+            if found:
+                args = node.child_by_field_name("arguments")
+                first = args.named_children[0] if args is not None and args.named_children else None
+                options = self.options(first, function) if first is not None else Options({}, True)
+                yield node, options, function
 
     @cached_property
     def generations(self) -> list[Generation]:
@@ -312,6 +325,11 @@ class ScriptFacts:
         return found
 
     def _generation(self, node: Node, function: int) -> Generation | None:
+        callee = node.child_by_field_name("constructor" if node.type == "new_expression" else "function")
+        if callee is None or (
+            callee.type != "identifier" and _last_name(callee) not in _GENERATION_VERBS | {"post"}
+        ):
+            return None  # cheap test first: most calls are not requests
         args = node.child_by_field_name("arguments")
         arguments = args.named_children if args is not None else []
         first = arguments[0] if arguments else None
@@ -395,11 +413,19 @@ class ScriptFacts:
         first = args.named_children[0] if args is not None and args.named_children else None
         return self.options(first, function)
 
-    def moderation_calls(self) -> Iterator[tuple[Node, int]]:
+    @cached_property
+    def moderations(self) -> list[tuple[Node, int]]:
+        return list(self._moderation_calls())
+
+    def moderation_calls(self) -> list[tuple[Node, int]]:
+        return self.moderations
+
+    def _moderation_calls(self) -> Iterator[tuple[Node, int]]:
         for node, function in self.calls:
-            if node.type != "call_expression":
+            callee = node.child_by_field_name("function") if node.type == "call_expression" else None
+            if callee is None or _last_name(callee) != "create":
                 continue
-            chain, _root = member_chain(node.child_by_field_name("function"))
+            chain, _root = member_chain(callee)
             if chain[-2:] == ["moderations", "create"]:
                 yield node, function
 
@@ -514,49 +540,103 @@ class ScriptFacts:
             current = self.parent.get(current)
 
 
+# The nodes the checks look at, found by tree-sitter's query engine (in C): walking every node of a large
+# file in Python cost ten times the parse.
+_QUERY_TEXT = """
+(function_declaration) @function
+(function_expression) @function
+(arrow_function) @function
+(method_definition) @function
+(generator_function_declaration) @function
+(generator_function) @function
+(call_expression function: (identifier)) @call
+(call_expression function: (member_expression property: (property_identifier) @method (#match? @method "METHODS"))) @call
+(new_expression) @call
+(try_statement) @try
+(import_statement) @import
+(variable_declarator) @declare
+(for_in_statement) @loop
+(assignment_expression left: (identifier) @assigned)
+(member_expression property: (property_identifier) @read (#any-of? @read READS))
+"""
+_READ_PROPERTIES = (
+    "parsed", "output_parsed", "refusal", "flagged", "categories", "category_scores", "categoryScores"
+)  # fmt: skip
+
+
+# Method calls the checks look at (others are left out of ``ScriptFacts.calls``): SDK verbs, HTTP posts,
+# LangChain's retrying caller, loggers, error hooks and anything named like a retry.
+_CALLED_METHODS = (
+    "^(create|parse|stream|post|call|callWithOptions|log|info|debug|warn|error|trace|onError|setErrorHandler)$"
+    "|[Rr]etry"
+)
+
+
+@lru_cache(maxsize=3)
+def _query(language: Language) -> Query:
+    reads = " ".join(f'"{name}"' for name in _READ_PROPERTIES)
+    return Query(language, _QUERY_TEXT.replace("READS", reads).replace("METHODS", _CALLED_METHODS))
+
+
 def _collect(facts: ScriptFacts) -> None:
-    """One iterative walk (deep files must not hit Python's recursion limit)."""
-    stack: list[tuple[Node, int]] = [(facts.file.root, PROGRAM)]
-    for child in facts.file.root.named_children:
+    root = facts.file.root
+    for child in root.named_children:
         if child.type == "expression_statement":
             directive = string_value(child.named_children[0] if child.named_children else None)
             if directive in ("use server", "use client"):
                 facts.directives.add(directive)
-        elif child.type not in ("comment",):
+        elif child.type != "comment":
             break
-    while stack:
-        node, function = stack.pop()
-        kind = node.type
-        if kind in _FUNCTIONS and node is not facts.file.root:
-            facts.functions.append(node)
-            number = len(facts.functions)
-            facts.parent[number] = function
-            name = facts._function_name(node)
-            if name and function == PROGRAM:
-                facts.named_functions[name] = number
-            elif name and node.type == "function_declaration":
-                facts.named_functions.setdefault(name, number)
-            function = number
-        facts.function_of[node.id] = function
-        if kind in ("call_expression", "new_expression"):
+    grammar = jsparse.grammar(facts.file.language, tsx=facts.file.path.lower().endswith(".tsx"))
+    captures = QueryCursor(_query(grammar)).captures(root)
+    functions = sorted(captures.get("function", []), key=lambda n: (n.start_byte, -n.end_byte))
+    facts.functions = functions
+    kinds = ("call", "read", "try", "declare", "loop", "assigned")
+    nodes = [(kind, node) for kind in kinds for node in captures.get(kind, [])]
+    enclosing = _enclosing_functions(functions, [node for _kind, node in nodes])
+    for number, node in enumerate(functions, start=1):
+        parent = enclosing[node.id]
+        facts.parent[number] = parent
+        name = facts._function_name(node)
+        if name and (parent == PROGRAM or node.type == "function_declaration"):
+            facts.named_functions.setdefault(name, number)
+    for node in captures.get("import", []):
+        _import(facts, node)
+    for kind, node in nodes:
+        function = enclosing[node.id]
+        if kind == "call":
             facts.calls.append((node, function))
-        elif kind == "member_expression":
-            facts.members.append((node, function))
-        elif kind == "try_statement":
+        elif kind == "read" and node.parent is not None:
+            facts.members.append((node.parent, function))
+        elif kind == "try":
             facts.tries.append((node, function))
-        elif kind == "import_statement":
-            _import(facts, node)
-        elif kind == "variable_declarator":
+        elif kind == "declare":
             _declare(facts, node, function)
-        elif kind == "for_in_statement":
+        elif kind == "loop":
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
             if left is not None and left.type == "identifier" and right is not None:
                 facts.sources[(function, text(left))] = right
-        elif kind == "assignment_expression":
-            left = node.child_by_field_name("left")
-            if left is not None and left.type == "identifier":
-                facts.bindings.setdefault((function, text(left)), []).extend([None, None])
-        stack.extend((child, function) for child in reversed(node.named_children))
+        else:
+            facts.bindings.setdefault((function, text(node)), []).extend([None, None])
+    facts.calls.sort(key=lambda pair: pair[0].start_byte)
+
+
+def _enclosing_functions(functions: list[Node], nodes: list[Node]) -> dict[int, int]:
+    """node id -> number of the innermost function around it (``PROGRAM`` for top-level code), for the
+    functions themselves too, by one sweep over byte ranges (walking up ``parent`` per node is slow)."""
+    events = [(f.start_byte, -f.end_byte, 1, number, f) for number, f in enumerate(functions, start=1)]
+    events += [(n.start_byte, -n.end_byte, 0, 0, n) for n in nodes]
+    events.sort(key=lambda event: event[:3])
+    result: dict[int, int] = {}
+    stack: list[tuple[int, int]] = []  # (end byte, number) of the functions open at this point
+    for start, negative_end, is_function, number, node in events:
+        while stack and stack[-1][0] <= start:
+            stack.pop()
+        end = -negative_end
+        result[node.id] = stack[-1][1] if stack else PROGRAM
+        if is_function:
+            stack.append((end, number))
+    return result
 
 
 def _import(facts: ScriptFacts, node: Node) -> None:
@@ -607,7 +687,8 @@ def _declare(facts: ScriptFacts, node: Node, function: int) -> None:
             return
     if name is not None and name.type == "identifier":
         facts.bindings.setdefault((function, text(name)), []).append(value)
-        const = node.parent is not None and text(node.parent).startswith("const")
+        kind = node.parent.child_by_field_name("kind") if node.parent is not None else None
+        const = kind is not None and kind.type == "const"
         if not const:
             facts.bindings[(function, text(name))].append(None)  # let/var: may be reassigned
     elif name is not None:

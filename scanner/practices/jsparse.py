@@ -30,13 +30,23 @@ def _parser(grammar: str) -> Parser:
     return Parser(Grammar(language))
 
 
+def _grammar_name(language: Language, tsx: bool) -> str:
+    # JSX is part of tree-sitter's JavaScript grammar; TSX needs its own.
+    return ("tsx" if tsx else "typescript") if language is Language.TYPESCRIPT else "javascript"
+
+
+def grammar(language: Language, *, tsx: bool) -> Grammar:
+    """The tree-sitter grammar files of ``language`` are parsed with (queries are built per grammar)."""
+    found = _parser(_grammar_name(language, tsx)).language
+    assert found is not None  # every parser here is built with its language
+    return found
+
+
 def parse_script(data: bytes, *, tsx: bool, language: Language) -> Node | None:
     """The root node of ``data`` parsed as JavaScript, TypeScript or TSX; ``None`` when it cannot be
     parsed at all."""
-    # JSX is part of tree-sitter's JavaScript grammar; TSX needs its own.
-    grammar = ("tsx" if tsx else "typescript") if language is Language.TYPESCRIPT else "javascript"
     try:
-        tree = _parser(grammar).parse(data)
+        tree = _parser(_grammar_name(language, tsx)).parse(data)
     except (ValueError, RecursionError, MemoryError):
         return None
     return tree.root_node

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import enum
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the tree-sitter node type; only the JS/TS fact extractor touches it at run time
@@ -51,14 +53,24 @@ class PythonFile:
 @dataclass(frozen=True)
 class ScriptFile:
     """What a JavaScript/TypeScript check may look at: the tree-sitter root node over ``data`` (columns in
-    the tree are byte offsets), the decoded lines, the path and whether it is test code."""
+    the tree are byte offsets), the path and whether it is test code; ``lines`` are decoded on first use
+    (only files with findings need them)."""
 
     path: str
     language: Language
     data: bytes
     root: Node
-    lines: tuple[str, ...]
     is_test: bool = False
+
+    @cached_property
+    def lines(self) -> tuple[str, ...]:
+        return split_lines(self.data.decode("utf-8", "replace"))
+
+
+def split_lines(source: str) -> tuple[str, ...]:
+    """Lines as the parsers number them: str.splitlines() also breaks at form feeds and other separators,
+    which would shift every later line (and show an unredacted line as another finding's excerpt)."""
+    return tuple(re.split(r"\r\n|\r|\n", source))
 
 
 PracticeCheck = Callable[[PythonFile], Iterator[Hit]]

@@ -10,9 +10,10 @@ see.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Any
 
 from prodguard.scanner.practices.flow import Reach, reach
 from prodguard.scanner.practices.model import PythonFile
@@ -625,6 +626,26 @@ class _Collector(ast.NodeVisitor):
         self.classes: list[ast.ClassDef | None] = [None]
         self.loop_depth = 0
         self.try_depth = 0
+        self._dispatch: dict[type[ast.AST], Callable[[Any], None]] = {}
+
+    # NodeVisitor looks the handler up by name for every node and visits every ``Load`` context node;
+    # the SDK's own sources (large, heavily annotated) made that the cost of the whole analysis.
+    def visit(self, node: ast.AST) -> None:
+        handler = self._dispatch.get(type(node))
+        if handler is None:
+            found: Callable[[Any], None] = getattr(self, "visit_" + type(node).__name__, self.generic_visit)
+            handler = self._dispatch[type(node)] = found
+        handler(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+                self.visit(value)
 
     def _bind(self, name: str, value: ast.expr, how: str) -> None:
         table = self.facts.bindings.setdefault(id(self.scopes[-1]), {})
@@ -715,6 +736,13 @@ class _Collector(ast.NodeVisitor):
                 self.facts.error_handlers = True
         self.generic_visit(node)
 
+    def visit_Constant(self, node: ast.Constant) -> None:
+        # Leaves: skip NodeVisitor's lookup of the deprecated visit_Num/visit_Str handlers (costly per node).
+        return
+
+    def visit_Name(self, node: ast.Name) -> None:
+        return
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self.facts.attribute_reads.setdefault(id(self.scopes[-1]), set()).add(node.attr)
         self.generic_visit(node)
@@ -737,9 +765,11 @@ class _Collector(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        # The annotation is a type, never a call the checks look at.
         if node.value is not None:
             self._bind_target(node.target, node.value, "assign")
-        self.generic_visit(node)
+            self.visit(node.value)
+        self.visit(node.target)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         # x += … makes x's value unknown: a second binding disqualifies single-assignment lookups.

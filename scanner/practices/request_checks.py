@@ -178,7 +178,7 @@ def client_without_timeout(file: PythonFile) -> Iterator[Hit]:
     if not (module.is_service_module or any(True for _ in user_requests(module))):
         return
     for generation in module.generation_calls():
-        if generation.option("timeout") is not None:
+        if generation.is_request and generation.option("timeout") is not None:
             return
     for call, _scope in module.client_option_calls():
         if (
