@@ -91,14 +91,13 @@ class Detector:
 
     def scan(self, blob: Blob) -> tuple[list[Finding], list[Notice]]:
         """Findings in one blob, and notices about it (a misspelt allow comment, a broken notebook)."""
-        findings, notice = self._findings(blob)
-        notices = [notice] if notice is not None else []
+        findings, notices = self._findings(blob)
         if self.known_ids and blob.cell is None:
             for line, message in allow_comment_problems(blob.data, self.known_ids):
                 notices.append(Notice(blob.path, f"line {line}: {message}", "allow-comment"))
         return findings, notices
 
-    def _findings(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
+    def _findings(self, blob: Blob) -> tuple[list[Finding], list[Notice]]:
         """Findings in one blob; notebooks are split into cells first."""
         if blob.path.endswith(".ipynb") and blob.cell is None and self.engine.may_match(blob.data):
             cells = split_notebook(blob.path, blob.data, blob.origin)
@@ -106,16 +105,18 @@ class Detector:
                 findings: list[Finding] = []
                 for cell in cells:
                     findings.extend(self.engine.scan(cell))
-                return findings, None
+                return findings, []
             notice = Notice(blob.path, "not valid notebook JSON; scanned as plain text", "notebook")
-            return self.engine.scan(blob), notice
-        findings = self.engine.scan(blob)
+            return self.engine.scan(blob), [notice]
+        findings, masks, dense = self.engine.scan_with_masks(blob)
         test_code: Notice | None = None
         if self.practice_rules:
-            practice, test_code = analyze(blob, self.practice_rules, self.test_paths, self.practice_gate)
+            practice, test_code = analyze(
+                blob, self.practice_rules, self.test_paths, masks, self.practice_gate
+            )
             if practice:
                 findings = _merge_practice(practice, findings, self._generic_ids)
-        return findings, test_code
+        return findings, [n for n in (_dense_notice(blob, dense), test_code) if n is not None]
 
     def profile(self, path: str) -> Hashable:
         """All that ``scan`` reads from a blob's path besides reporting it: the same bytes at two paths
@@ -126,6 +127,18 @@ class Detector:
     @cached_property
     def _generic_ids(self) -> frozenset[str]:
         return frozenset(r.id for r in self.engine.rules if r.provider == GENERIC_PROVIDER)
+
+
+def _dense_notice(blob: Blob, lines: tuple[int, ...]) -> Notice | None:
+    if not lines:
+        return None
+    shown = ", ".join(str(n) for n in lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+    return Notice(
+        blob.path,
+        f"line{'s' if len(lines) > 1 else ''} {shown} packed with rule keywords: some rules were not run over "
+        "all of it (the work per line is bounded); review it by hand",
+        "dense",
+    )
 
 
 def _merge_practice(practice: list[Finding], secrets: list[Finding], generic: frozenset[str]) -> list[Finding]:

@@ -69,9 +69,9 @@ def test_every_rule_example_gives_the_same_findings_through_the_gate(
 def test_every_fixture_gives_the_same_findings_through_the_gate(path: Path) -> None:
     blob = Blob(str(path), path.read_bytes())
     tests = TestPaths(root=str(path.parent))
-    reference = _seen(analyze(blob, AST, tests, Gate.open()).findings)
+    reference = _seen(analyze(blob, AST, tests, gate=Gate.open()).findings)
     for name, gate in GATES.items():
-        assert _seen(analyze(blob, AST, tests, gate).findings) == reference, name
+        assert _seen(analyze(blob, AST, tests, gate=gate).findings) == reference, name
 
 
 def test_a_file_without_the_shapes_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:

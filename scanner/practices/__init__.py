@@ -18,7 +18,7 @@ from typing import NamedTuple
 from prodguard.rules.model import Rule
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import is_allowed_inline
-from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, redact
+from prodguard.scanner.finding import Finding, LineSpans, RedactedLine, build_excerpt, fingerprint, redact
 from prodguard.scanner.practices.model import Hit, Language, PythonFile, ScriptFile, split_lines
 from prodguard.scanner.practices.registry import CHECKS, PracticeRule
 from prodguard.scanner.practices.shapes import Gate, default_gate
@@ -102,12 +102,17 @@ def _shapes() -> Prefilter:
 
 
 def analyze(
-    blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_TESTS, gate: Gate | None = None
+    blob: Blob,
+    rules: Mapping[str, Rule],
+    tests: TestPaths = _DEFAULT_TESTS,
+    masks: Mapping[int, LineSpans] | None = None,
+    gate: Gate | None = None,
 ) -> PracticeResult:
     """Findings of the enabled practice rules (``rules``, by id) in one blob. Rules that do not look at
-    test code are skipped for files ``tests`` calls test code, and a notice says so. ``gate`` (default:
-    the built-in rules' shapes) skips the rules whose shapes are not in the blob; ``Gate.open()`` runs
-    every rule."""
+    test code are skipped for files ``tests`` calls test code, and a notice says so. ``masks`` are the
+    spans the secret rules hide, by line number: excerpts and allow reasons are built with them hidden.
+    ``gate`` (default: the built-in rules' shapes) skips the rules whose shapes are not in the blob;
+    ``Gate.open()`` runs every rule."""
     gate = default_gate() if gate is None else gate
     language = language_of(blob.path)
     if language is None or not wants(blob):
@@ -143,7 +148,7 @@ def analyze(
         hits, lines = _python_hits(blob, active, is_test)
     else:
         hits, lines = _script_hits(blob, language, active, is_test)
-    return PracticeResult([_finding(rules[hit.rule_id], hit, lines, blob) for hit in hits], notice)
+    return PracticeResult([_finding(rules[hit.rule_id], hit, lines, blob, masks or {}) for hit in hits], notice)
 
 
 def path_profile(path: str, tests: TestPaths = _DEFAULT_TESTS) -> Hashable:
@@ -192,17 +197,21 @@ def _collect(streams: Iterable[Iterable[Hit]]) -> list[Hit]:
     return [hit for stream in streams for hit in stream]
 
 
-def _finding(rule: Rule, hit: Hit, lines: tuple[str, ...], blob: Blob) -> Finding:
+def _finding(
+    rule: Rule, hit: Hit, lines: tuple[str, ...], blob: Blob, masks: Mapping[int, LineSpans]
+) -> Finding:
     line_text = lines[hit.line - 1] if 0 < hit.line <= len(lines) else ""
     previous = lines[hit.line - 2] if hit.line >= 2 else ""
     # Identity of a practice finding: the code it is about, whitespace-insensitive, so it survives moves.
     segment = "\n".join(lines[hit.line - 1 : hit.end_line])
     digest = hashlib.sha256(" ".join(segment.split()).encode("utf-8", "surrogatepass")).hexdigest()
-    allowance = is_allowed_inline(line_text, previous, rule.id)
-    spans = []
+    spans = list(masks.get(hit.line, ()))
     if hit.redact_columns is not None:
         start, end = hit.redact_columns
         spans.append((start, end, redact(line_text[start:end])))
+    # The allow comment is read from the redacted lines: its reason is printed.
+    shown_previous = RedactedLine.build(previous, list(masks.get(hit.line - 1, ()))).text
+    allowance = is_allowed_inline(RedactedLine.build(line_text, spans).text, shown_previous, rule.id)
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -217,8 +226,6 @@ def _finding(rule: Rule, hit: Hit, lines: tuple[str, ...], blob: Blob) -> Findin
         fingerprint=fingerprint(rule.id, digest, blob.path),
         secret_hash=digest,
         origin=blob.origin,
-        suppressed=("inline allow" + (f": {allowance.reason}" if allowance.reason else ""))
-        if allowance
-        else None,
+        suppressed=allowance.label() if allowance else None,
         extra={"detail": hit.detail} if hit.detail else {},
     )

@@ -23,8 +23,8 @@ from prodguard.scanner.practices.pyfacts import (
     last_name,
 )
 
-_TOKEN_CAPS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
-_END_USER_IDS = ("safety_identifier", "user")
+TOKEN_CAPS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+END_USER_IDS = ("safety_identifier", "user")
 _PROMPT_ARGS = ("messages", "input", "prompt")
 # Response attributes that are metadata, not model or user text: logging them retains nothing sensitive.
 _METADATA_ATTRS = frozenset(
@@ -66,7 +66,7 @@ _FIXES = {
 
 def _caps(generation: GenerationCall) -> tuple[str, ...]:
     family = "langchain" if generation.api.startswith("langchain.") else generation.api
-    return _CAPS_BY_API.get(family, _TOKEN_CAPS)
+    return _CAPS_BY_API.get(family, TOKEN_CAPS)
 
 
 def _agent_is_capped(module: ModuleFacts, generation: GenerationCall) -> bool | None:
@@ -97,7 +97,7 @@ def uncapped_generation(file: PythonFile) -> Iterator[Hit]:
             continue
         if any(_is_set(options.get(cap)) for cap in _caps(generation)):
             continue
-        if _dict_has_key(options.get("extra_body"), _TOKEN_CAPS):
+        if _dict_has_key(options.get("extra_body"), TOKEN_CAPS):
             continue
         yield hit_at(file, "PG306", generation.call, f"{generation.api} without an output-token cap")
 
@@ -168,11 +168,11 @@ def missing_end_user_id(file: PythonFile) -> Iterator[Hit]:
                 yield hit_at(file, "PG309", generation.call, "agent run for a user without safety_identifier")
             continue
         options = generation.options
-        if options is None or any(_is_set(options.get(name)) for name in _END_USER_IDS):
+        if options is None or any(_is_set(options.get(name)) for name in END_USER_IDS):
             continue
         if _dict_has_key(options.get("extra_headers"), (_SAFETY_HEADER,)):
             continue
-        if _dict_has_key(options.get("extra_body"), _END_USER_IDS):
+        if _dict_has_key(options.get("extra_body"), END_USER_IDS):
             continue
         yield hit_at(
             file,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ast
 import enum
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
+
+from prodguard.scanner.lines import split_lines as _split_lines
 
 if TYPE_CHECKING:  # the tree-sitter node type; only the JS/TS fact extractor touches it at run time
     from tree_sitter import Node
@@ -68,9 +69,8 @@ class ScriptFile:
 
 
 def split_lines(source: str) -> tuple[str, ...]:
-    """Lines as the parsers number them: str.splitlines() also breaks at form feeds and other separators,
-    which would shift every later line (and show an unredacted line as another finding's excerpt)."""
-    return tuple(re.split(r"\r\n|\r|\n", source))
+    """Lines as the parsers number them: the scanner's one line model (``scanner/lines.py``)."""
+    return tuple(_split_lines(source))
 
 
 PracticeCheck = Callable[[PythonFile], Iterator[Hit]]
