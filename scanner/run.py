@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import chain, islice
@@ -22,7 +22,8 @@ from prodguard.scanner.envanalysis import analyze as analyze_environments
 from prodguard.scanner.filters import PathFilter, allow_comment_problems, is_below_threshold
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
-from prodguard.scanner.practices import CHECKS, TestPaths, analyze
+from prodguard.scanner.practices import CHECKS, TestPaths, analyze, path_profile
+from prodguard.scanner.practices.shapes import Gate, default_gate
 from prodguard.scanner.settings import ScanSettings
 from prodguard.scanner.sources import FileEntry, Listing, Notice, iter_paths, read_entry
 
@@ -85,6 +86,8 @@ class Detector:
     test_paths: TestPaths = field(default_factory=TestPaths)
     # Every rule id the configuration knows (disabled ones too), to check allow comments against.
     known_ids: frozenset[str] = frozenset()
+    # Which practice rules can report in a blob, from its bytes, before anything is parsed.
+    practice_gate: Gate = field(default_factory=default_gate)
 
     def scan(self, blob: Blob) -> tuple[list[Finding], list[Notice]]:
         """Findings in one blob, and notices about it (a misspelt allow comment, a broken notebook)."""
@@ -109,10 +112,18 @@ class Detector:
         findings, masks, dense = self.engine.scan_with_masks(blob)
         test_code: Notice | None = None
         if self.practice_rules:
-            practice, test_code = analyze(blob, self.practice_rules, self.test_paths, masks)
+            practice, test_code = analyze(
+                blob, self.practice_rules, self.test_paths, masks, self.practice_gate
+            )
             if practice:
                 findings = _merge_practice(practice, findings, self._generic_ids)
         return findings, [n for n in (_dense_notice(blob, dense), test_code) if n is not None]
+
+    def profile(self, path: str) -> Hashable:
+        """All that ``scan`` reads from a blob's path besides reporting it: the same bytes at two paths
+        with the same profile give the same findings (history scans rely on it to scan a blob once)."""
+        practice = path_profile(path, self.test_paths) if self.practice_rules else None
+        return (path.endswith(".ipynb"), practice)
 
     @cached_property
     def _generic_ids(self) -> frozenset[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -21,11 +21,14 @@ from prodguard.scanner.filters import is_allowed_inline
 from prodguard.scanner.finding import Finding, LineSpans, RedactedLine, build_excerpt, fingerprint, redact
 from prodguard.scanner.practices.model import Hit, Language, PythonFile, ScriptFile, split_lines
 from prodguard.scanner.practices.registry import CHECKS, PracticeRule
+from prodguard.scanner.practices.shapes import Gate, default_gate
 from prodguard.scanner.practices.testpaths import TestPaths
 from prodguard.scanner.prefilter import Prefilter, build_prefilter
 from prodguard.scanner.sources import Notice
 
-__all__ = ["CHECKS", "PracticeResult", "TestPaths", "analyze", "language_of", "run_practices", "wants"]
+__all__ = [
+    "CHECKS", "PracticeResult", "TestPaths", "analyze", "language_of", "path_profile", "run_practices", "wants",
+]  # fmt: skip
 
 # Larger source files are generated (SDK resources, bundles) far more often than written; parsing them
 # cost more than the rest of a scan of an SDK-heavy tree. Skipped ones get a notice.
@@ -103,10 +106,14 @@ def analyze(
     rules: Mapping[str, Rule],
     tests: TestPaths = _DEFAULT_TESTS,
     masks: Mapping[int, LineSpans] | None = None,
+    gate: Gate | None = None,
 ) -> PracticeResult:
     """Findings of the enabled practice rules (``rules``, by id) in one blob. Rules that do not look at
     test code are skipped for files ``tests`` calls test code, and a notice says so. ``masks`` are the
-    spans the secret rules hide, by line number: excerpts and allow reasons are built with them hidden."""
+    spans the secret rules hide, by line number: excerpts and allow reasons are built with them hidden.
+    ``gate`` (default: the built-in rules' shapes) skips the rules whose shapes are not in the blob;
+    ``Gate.open()`` runs every rule."""
+    gate = default_gate() if gate is None else gate
     language = language_of(blob.path)
     if language is None or not wants(blob):
         return PracticeResult([], None)
@@ -133,6 +140,8 @@ def analyze(
                 f"treated as test code (test_paths pattern {pattern!r}): {', '.join(skipped)} not checked",
                 "test_code",
             )
+    # The shape gate: rules whose calls, keywords or imports are not in the bytes cannot report here.
+    active = {rule_id: active[rule_id] for rule_id in gate.passing(active, language, blob.data)}
     if not active:
         return PracticeResult([], notice)
     if language is Language.PYTHON:
@@ -140,6 +149,18 @@ def analyze(
     else:
         hits, lines = _script_hits(blob, language, active, is_test)
     return PracticeResult([_finding(rules[hit.rule_id], hit, lines, blob, masks or {}) for hit in hits], notice)
+
+
+def path_profile(path: str, tests: TestPaths = _DEFAULT_TESTS) -> Hashable:
+    """All that the practice analysis reads from a path: for the same bytes, two paths with the same
+    profile give the same hits (history scans analyse each blob once per profile and copy its findings to
+    every path with that profile). Python checks read only whether the file is test code; JavaScript and
+    TypeScript checks also read the path itself (Next.js API routes and route handlers are servers)."""
+    language = language_of(path)
+    if language is None:
+        return None
+    is_test = tests.matching(path) is not None
+    return (language, is_test) if language is Language.PYTHON else (language, is_test, path)
 
 
 def run_practices(blob: Blob, rules: Mapping[str, Rule], tests: TestPaths = _DEFAULT_TESTS) -> list[Finding]:
