@@ -17,16 +17,6 @@ from prodguard.scanner.reports.text import SEVERITY_STYLE, make_console, print_t
 from prodguard.scanner.ruledocs import languages_label
 
 
-def _short_languages(label: str) -> str:
-    return (
-        label.replace("any text file", "text")
-        .replace("python", "py")
-        .replace("javascript", "js")
-        .replace("typescript", "ts")
-        .replace(", ", ",")
-    )
-
-
 _AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 
 
