@@ -213,6 +213,7 @@ def test_rules_list_json(run_cli: Any) -> None:
             "keywords",
             "enabled",
             "source",
+            "languages",
         }
         assert row["enabled"] is True
         assert row["source"].endswith(".toml")
