@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prodguard.errors import ConfigError
+from prodguard.guard._pii_address import address_spans
 from prodguard.guard._pii_types import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
@@ -183,6 +184,9 @@ class PiiAnalyzer:
                 # No exception chaining: the cause's message may quote the text being analyzed.
                 raise PiiUnavailable("PII analysis failed inside the analyzer") from None
         spans = _resolve(results)
+        if "STREET_ADDRESS" in self.settings.entities:
+            lexicon = self._nlp.lexicon
+            spans = address_spans(text, spans, lexicon.is_word if lexicon else None)
         if "PERSON" in self.settings.entities:
             spans = _propagate_names(text, spans)
         if self._allow:

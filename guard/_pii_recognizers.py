@@ -56,14 +56,15 @@ from presidio_analyzer.predefined_recognizers import (
     UrlRecognizer,
     UsBankRecognizer,
     UsItinRecognizer,
-    UsLicenseRecognizer,
     UsPassportRecognizer,
     UsSsnRecognizer,
 )
 
 from prodguard.errors import ConfigError
+from prodguard.guard._pii_context import ContextRuleRecognizer
+from prodguard.guard._pii_phone import ContextPhoneRecognizer
 from prodguard.guard._pii_shapes import ProdguardPersonCueRecognizer, ProdguardStreetAddressRecognizer
-from prodguard.guard._pii_types import NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
+from prodguard.guard._pii_types import DEFAULT_ENTITIES, NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
 
 # -- email ----------------------------------------------------------------------------------------------
 
@@ -130,7 +131,8 @@ _ISSUERS: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("6011", "6011", _R16_19),
     ("644", "649", _R16_19),
     ("65", "65", _R16_19),
-    ("3528", "3589", _R16_19),
+    # JCB publishes 3528-3589; the rest of 35 is JCB's reserve and generators (Faker) issue from it too.
+    ("3500", "3599", _R16_19),
     ("2131", "2131", (15,)),
     ("1800", "1800", (15,)),
     ("300", "305", tuple(range(14, 20))),
@@ -205,6 +207,8 @@ _PHONE_CANDIDATE = re.compile(
 )
 _DIGIT_GROUPS = re.compile(r"\d+")
 _IPV4_SHAPE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+# "2016-09-17 13:27" parses as a phone number in several regions; a date is never one.
+_DATE_START = re.compile(r"(?:19|20)\d\d-\d\d-\d\d")
 # How people write North American numbers: (415) 555-0132, 415-555-0132, 415.555.0132, 1-800-555-0132.
 _NANP_SHAPE = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ ]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 _NANP_REGIONS = frozenset({"US", "CA"})
@@ -258,7 +262,7 @@ class ProdguardPhoneRecognizer(LocalRecognizer):
 
     def _judge(self, candidate: str, offset: int) -> list[tuple[int, int, float]]:
         digits = sum(ch.isdigit() for ch in candidate)
-        if not 7 <= digits <= 17 or _IPV4_SHAPE.fullmatch(candidate):
+        if not 7 <= digits <= 17 or _IPV4_SHAPE.fullmatch(candidate) or _DATE_START.match(candidate):
             return []
         end = offset + len(candidate)
         if candidate[0] == "+" or candidate.startswith("00"):
@@ -418,6 +422,7 @@ class TextContextEnhancer(ContextAwareEnhancer):
 # -- registry -------------------------------------------------------------------------------------------
 
 _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")
+_SIX_DIGITS = re.compile(r"\d(?:\D{0,3}\d){5}")
 _ANY_DIGIT = re.compile(r"\d")
 _IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
 _IP_SHAPE = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:|::")
@@ -426,7 +431,7 @@ _MAC_SHAPE = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]")
 # Cheap tests run before an entity's recognizers: when one fails, the text cannot hold that entity.
 PREFILTERS: dict[str, Callable[[str], bool]] = {
     "EMAIL_ADDRESS": lambda text: "@" in text,
-    "PHONE_NUMBER": lambda text: _SEVEN_DIGITS.search(text) is not None,
+    "PHONE_NUMBER": lambda text: _SIX_DIGITS.search(text) is not None,
     "CREDIT_CARD": lambda text: _SEVEN_DIGITS.search(text) is not None,
     "US_SSN": lambda text: _SEVEN_DIGITS.search(text) is not None,
     "US_ITIN": lambda text: _SEVEN_DIGITS.search(text) is not None,
@@ -438,21 +443,26 @@ PREFILTERS: dict[str, Callable[[str], bool]] = {
     "URL": lambda text: "." in text,
     "US_PASSPORT": lambda text: _ANY_DIGIT.search(text) is not None,
     "US_DRIVER_LICENSE": lambda text: _ANY_DIGIT.search(text) is not None,
+    "DATE_OF_BIRTH": lambda text: _ANY_DIGIT.search(text) is not None,
+    "PASSPORT": lambda text: _ANY_DIGIT.search(text) is not None,
+    "NATIONAL_ID": lambda text: _ANY_DIGIT.search(text) is not None,
+    "AGE": lambda text: _ANY_DIGIT.search(text) is not None,
+    "ZIP_CODE": lambda text: _ANY_DIGIT.search(text) is not None,
+    "STREET_ADDRESS": lambda text: _ANY_DIGIT.search(text) is not None,
     "MEDICAL_LICENSE": lambda text: _ANY_DIGIT.search(text) is not None,
     # For these the test gates the pattern recognizers only; NER runs in its own pass.
-    "LOCATION": lambda text: _ANY_DIGIT.search(text) is not None,
     "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None,
 }
 
 # Pattern recognizers per entity: our own where stock Presidio falls short, stock where it is fine.
 _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]] = {
     "EMAIL_ADDRESS": lambda s: [ProdguardEmailRecognizer()],
-    "PHONE_NUMBER": lambda s: [ProdguardPhoneRecognizer(s.phone_regions)],
+    "PHONE_NUMBER": lambda s: [ProdguardPhoneRecognizer(s.phone_regions), ContextPhoneRecognizer(s.phone_regions)],
     "CREDIT_CARD": lambda s: [ProdguardCreditCardRecognizer()],
     "US_SSN": lambda s: [ssn_recognizer()],
     "IBAN_CODE": lambda s: [IbanRecognizer()],
     "IP_ADDRESS": lambda s: ip_recognizers(),
-    "LOCATION": lambda s: [ProdguardStreetAddressRecognizer()],
+    "STREET_ADDRESS": lambda s: [ProdguardStreetAddressRecognizer()],
     "PERSON": lambda s: [ProdguardPersonCueRecognizer()],
     "DATE_TIME": lambda s: [DateRecognizer()],
     "CRYPTO": lambda s: [CryptoRecognizer()],
@@ -460,7 +470,13 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]]
     "MAC_ADDRESS": lambda s: [MacAddressRecognizer()],
     "US_ITIN": lambda s: [UsItinRecognizer()],
     "US_PASSPORT": lambda s: [UsPassportRecognizer()],
-    "US_DRIVER_LICENSE": lambda s: [UsLicenseRecognizer()],
+    # Stock UsLicenseRecognizer takes any 9-digit number and most words with a digit; ours needs the label.
+    "US_DRIVER_LICENSE": lambda s: [ContextRuleRecognizer("US_DRIVER_LICENSE")],
+    "DATE_OF_BIRTH": lambda s: [ContextRuleRecognizer("DATE_OF_BIRTH")],
+    "PASSPORT": lambda s: [ContextRuleRecognizer("PASSPORT")],
+    "NATIONAL_ID": lambda s: [ContextRuleRecognizer("NATIONAL_ID")],
+    "AGE": lambda s: [ContextRuleRecognizer("AGE")],
+    "ZIP_CODE": lambda s: [ContextRuleRecognizer("ZIP_CODE")],
     "US_BANK_NUMBER": lambda s: [UsBankRecognizer()],
     "UK_NHS": lambda s: [NhsRecognizer()],
     "MEDICAL_LICENSE": lambda s: [MedicalLicenseRecognizer()],
@@ -473,7 +489,9 @@ def build_registries(settings: PiiSettings) -> tuple[RecognizerRegistry, Recogni
     pattern recognizers, and the NER recognizer (None when NER is off or no NER entity is selected)."""
     if not settings.ner:
         needs_ner = sorted(set(settings.entities) & _NER_ONLY)
-        if needs_ner:
+        # The default list names LOCATION (place names come from NER only): without NER the default means
+        # "everything of it that patterns can find"; an explicit list asking for NER entities is an error.
+        if needs_ner and settings.entities != DEFAULT_ENTITIES:
             raise ConfigError(f"pii.entities: {', '.join(needs_ner)} can only be found with pii.ner = true")
     for region in settings.phone_regions:
         if region not in phonenumbers.SUPPORTED_REGIONS:
