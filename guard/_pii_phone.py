@@ -171,6 +171,7 @@ _CANDIDATE = re.compile(
 _DATE = re.compile(r"(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)?\d\d")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _GROUPS = re.compile(r"\d+")
+_SENTENCE_END = re.compile(r"[.!?][ \t]")
 _NAME = "ContextPhoneRecognizer"
 WINDOW_BEFORE = 40  # characters before the number searched for a phone word ("Phone:\n", "call me on")
 
@@ -212,13 +213,11 @@ class ContextPhoneRecognizer(LocalRecognizer):
     def _context_regions(self, text: str, start: int, end: int) -> tuple[str, ...] | None:
         """The regions of the phone word near the number (empty for a label after it); None without one."""
         window = text[max(0, start - WINDOW_BEFORE) : start]
-        # Only the last sentence before the number counts: "... call us. Order 1234 5678" is no phone.
-        cut = max(window.rfind(". "), window.rfind("? "), window.rfind("! "))
-        if cut != -1:
-            window = window[cut + 2 :]
-        found = [m.group().lower() for m in _BEFORE.finditer(window)]
-        if found:
-            return _WORD_REGIONS.get(found[-1], ())
+        found = list(_BEFORE.finditer(window))
+        # The phone word must be in the number's sentence: "... call us. Order 1234 5678" is no phone, while
+        # the dot of "Tel. 030 1234567" is the word's own.
+        if found and _SENTENCE_END.search(window, found[-1].end() + 1) is None:
+            return _WORD_REGIONS.get(found[-1].group().lower(), ())
         if _AFTER.match(text, end):
             return ()
         return None
