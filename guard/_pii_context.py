@@ -131,13 +131,14 @@ RULES: tuple[ContextRule, ...] = (
     ),
     ContextRule(
         "AGE",
-        r"\b(?:aged?|is[ \t]+a|was[ \t]+a|i'?m|i[ \t]+am|he'?s|she'?s|this|a|an)",
+        "",  # "years old" says it all: no label needed
         r"(?<![\d.,])(?:1[01]\d|[1-9]?\d)(?=[ \t-]*(?:years?|yrs?)[ \t-]*old\b|[ \t]*y/?o\b)",
         0.6,
         (
             ("Patient is a 58-year-old woman with a cough.", "58"),
             ("This 41 year old man reports pain", "41"),
             ("I'm 33 yo", "33"),
+            ("Ana Ruiz, 61 years old, asked", "61"),
         ),
         ("This 2 step process is easy.", "a 3.5 rating", "a 10 year warranty"),
         gap=2,

@@ -56,6 +56,7 @@ class NameLists:
 
     given: frozenset[str]
     surnames: frozenset[str]
+    census_given: frozenset[str]  # the US census subset of ``given``: common enough to outrank a noun
 
     @classmethod
     def load(cls) -> NameLists:
@@ -76,8 +77,8 @@ class NameLists:
             raise PiiUnavailable(
                 "name lists need the guard extras (pip install 'prodguard[guard]'): gender-guesser, zxcvbn"
             ) from exc
-        given.update(FREQUENCY_LISTS["female_names"], FREQUENCY_LISTS["male_names"])
-        return cls(frozenset(given), frozenset(FREQUENCY_LISTS["surnames"]))
+        census = frozenset(FREQUENCY_LISTS["female_names"]) | frozenset(FREQUENCY_LISTS["male_names"])
+        return cls(frozenset(given | census), frozenset(FREQUENCY_LISTS["surnames"]), census)
 
     def is_name(self, lower: str) -> bool:
         return lower in self.given or lower in self.surnames
@@ -217,7 +218,11 @@ class NameFinder:
         if len(lower) < 3 or lower in STOP_WORDS:
             return False
         if lower in self.lists.given:
-            return not self._ordinary(lower)
+            # WordNet lists people as nouns ("james"), so a noun may still be a name; but only the census's
+            # common given names outrank a noun ("Rachel" yes, "Driver" from a long-tail list no).
+            if self._ordinary(lower):
+                return False
+            return lower not in self.lexicon.nouns or lower in self.lists.census_given
         if lower in self.lists.surnames:
             return not self.lexicon.is_word(lower)
         if _case(token.text) != "title" or self.lexicon.is_word(lower):
