@@ -49,6 +49,7 @@ _CUE = regex.compile(
     r"moved[ \t]+to|street|road|drops?[ \t]+(?:you[ \t]+)?off|enter|station|stop|meet|office|house|flat|"
     r"apartment|billing|mailing|postal)[^!?\n]{0,40}$"
 )
+_DIGIT = regex.compile(r"\d")
 _YEAR = regex.compile(r"(?:1[89]|20)\d\d")
 _ORG_WORDS = frozenset(
     [
@@ -158,7 +159,7 @@ def address_spans(text: str, spans: list[PiiSpan], is_word: Callable[[str], bool
     """``spans`` with street addresses added and grown to whole addresses (overlaps merged).
 
     ``is_word`` tells English words; without it (no lexicon) "Name Number" streets are not looked for."""
-    if not any(ch.isdigit() for ch in text):
+    if _DIGIT.search(text) is None:
         return spans
     anchors = [(s.start, s.end) for s in spans if s.entity_type == ENTITY]
     for pattern in (_MILITARY, _PO_BOX, _UNIT_ALONE):

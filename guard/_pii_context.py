@@ -51,6 +51,8 @@ class ContextRule:
     score: float
     examples: tuple[tuple[str, str], ...]  # (text, the value that must be found)
     counterexamples: tuple[str, ...]  # texts where nothing of this entity may be found
+    # Lower-case substrings, one of which every label contains: texts without any skip the regex.
+    keywords: tuple[str, ...]
     gap: int = 24
 
 
@@ -72,6 +74,7 @@ RULES: tuple[ContextRule, ...] = (
             ("né le 14 juillet 1975 à Lyon", "14 juillet 1975"),
         ),
         ("The contract was signed on 3/14/1988.", "the invoice date is 2024-01-31"),
+        keywords=("born", "dob", "d.o.b", "birth", "geboren", "geburts", "né", "naissance", "nacid", "nacimiento", "nato il", "nata il", "nascita", "nascimento", "geboorte", "födelse", "fødsel", "fødd", "født", "född", "syntyn"),
     ),
     ContextRule(
         "DATE_OF_BIRTH",
@@ -80,6 +83,7 @@ RULES: tuple[ContextRule, ...] = (
         0.7,
         (("She was born in 1964.", "1964"), ("year of birth: 1950", "1950")),
         ("Born to run, released 1975, still great.", "founded in 1964"),
+        keywords=("born", "birth"),
         gap=1,
     ),
     ContextRule(
@@ -99,6 +103,7 @@ RULES: tuple[ContextRule, ...] = (
             "The software licence number of seats is 20.",
             "drivers license office opens at 9",
         ),
+        keywords=("licen", "dl", "führerschein", "permis", "licencia"),
     ),
     ContextRule(
         "PASSPORT",
@@ -111,6 +116,7 @@ RULES: tuple[ContextRule, ...] = (
             ("Reisepassnummer C4J7RT2K9", "C4J7RT2K9"),
         ),
         ("My passport expires in 2027.", "Passport photos cost 12 dollars."),
+        keywords=("passport", "reisepass", "passeport", "pasaporte", "passaporto", "paspoort", "passnummer"),
     ),
     ContextRule(
         "NATIONAL_ID",
@@ -128,6 +134,7 @@ RULES: tuple[ContextRule, ...] = (
             ("codice fiscale RSSMRA85T10A562S", "RSSMRA85T10A562S"),
         ),
         ("Enter your ID number below.", "the BSN field is optional", "order id number 55120934"),
+        keywords=("national id", "id number", "id no", "id card", "identity", "personal", "personnummer", "henkilötunnus", "dni", "nie", "nif", "bsn", "pesel", "codice", "personalausweis", "sécurité", "cpf", "aadhaar"),
     ),
     ContextRule(
         "AGE",
@@ -141,6 +148,7 @@ RULES: tuple[ContextRule, ...] = (
             ("Ana Ruiz, 61 years old, asked", "61"),
         ),
         ("This 2 step process is easy.", "a 3.5 rating", "a 10 year warranty"),
+        keywords=("year", "yr", "yo", "y/o"),
         gap=2,
     ),
     ContextRule(
@@ -150,6 +158,7 @@ RULES: tuple[ContextRule, ...] = (
         0.6,
         (("My sister just turned 19", "19"), ("Written when she was 27.", "27"), ("aged 72, retired", "72")),
         ("He turned 3 pages.", "turning 90 degrees left"),
+        keywords=("age", "turn", "when"),
         gap=2,
     ),
     ContextRule(
@@ -160,26 +169,28 @@ RULES: tuple[ContextRule, ...] = (
         0.7,
         (("ZIP: 60614", "60614"), ("my postcode is SW1A 1AA", "SW1A 1AA"), ("PLZ 80331 München", "80331")),
         ("Zip the files into one archive of 2 MB.",),
+        keywords=("zip", "post", "plz", "code postal", "cap", "código postal"),
     ),
 )
 
 
 class ContextRuleRecognizer(LocalRecognizer):
-    """Runs the ``RULES`` of one entity: the value after its label, the label itself left alone."""
+    """Runs the ``RULES`` of the given entities: the value after its label, the label itself left alone.
 
-    def __init__(self, entity: str) -> None:
-        self.rules = tuple(r for r in RULES if r.entity == entity)
+    One recognizer for all of them: Presidio's per-recognizer bookkeeping costs more than these rules."""
+
+    def __init__(self, entities: tuple[str, ...]) -> None:
+        self.rules = tuple(r for r in RULES if r.entity in entities)
         self.patterns = tuple(
-            # The label is case-insensitive, the value keeps its own flags; the gap never crosses a line
-            # twice, so "Phone:\n" style labels work and an unrelated line further down does not.
+            # The label is case-insensitive, the value keeps its own flags; the gap may cross one line
+            # break ("Passport number:\n912803456") but no digit.
             regex.compile(
                 rf"(?i:{r.label})[^\n\d]{{0,{r.gap}}}?(?:\n[^\n\d]{{0,{r.gap}}}?)?(?<![^\W\d])(?P<value>{r.value})"
             )
             for r in self.rules
         )
-        super().__init__(
-            supported_entities=[entity], name=f"Context{entity.title().replace('_', '')}Recognizer"
-        )
+        self.recognizer_name = "ContextRuleRecognizer"
+        super().__init__(supported_entities=list(dict.fromkeys(entities)), name=self.recognizer_name)
 
     def load(self) -> None:
         """Nothing to load."""
@@ -188,7 +199,10 @@ class ContextRuleRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = []
+        lowered = text.lower()
         for rule, pattern in zip(self.rules, self.patterns, strict=True):
+            if rule.entity not in entities or not any(word in lowered for word in rule.keywords):
+                continue
             for match in pattern.finditer(text, timeout=0.1):
                 start, end = match.span("value")
                 results.append(self._result(rule, start, end))
@@ -196,7 +210,7 @@ class ContextRuleRecognizer(LocalRecognizer):
 
     def _result(self, rule: ContextRule, start: int, end: int) -> RecognizerResult:
         explanation = AnalysisExplanation(
-            recognizer=self.name,
+            recognizer=self.recognizer_name,
             original_score=rule.score,
             textual_explanation=f"{rule.entity} after its label",
         )
@@ -207,7 +221,7 @@ class ContextRuleRecognizer(LocalRecognizer):
             score=rule.score,
             analysis_explanation=explanation,
             recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.recognizer_name,
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )

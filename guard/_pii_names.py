@@ -29,6 +29,12 @@ from prodguard.guard._pii_nlp import Lexicon
 from prodguard.guard._pii_types import PiiSpan, PiiUnavailable
 
 _TOKEN = regex.compile(r"\p{L}[\p{L}'’-]*\.?|\d+")
+_PARTICLE_WORDS = "van|von|de|der|den|da|di|del|della|la|le|du|dos|das|ten|ter|bin|al|el"
+# Capitalised words (initials and particles between them) one space apart: "Anna-Lena de Vries".
+_CAPITALISED_RUN = regex.compile(
+    rf"(?<![\p{{L}}'’-])\p{{Lu}}[\p{{L}}'’-]*\.?(?:[ \t]+(?:(?:{_PARTICLE_WORDS})[ \t]+)*\p{{Lu}}[\p{{L}}'’-]*\.?)*"
+)
+_LOWER_PHRASE = regex.compile(r"(?<![\p{L}'’-])\p{Ll}[\p{Ll}'’-]*(?:[ \t]+\p{Ll}[\p{Ll}'’-]*)*")
 _SURNAME_ENDINGS = regex.compile(
     r"(?:d[oó]ttir|[^s]sson|ová|ská|ský|[^aeiou]ski|[^aeiou]ska|cki|cka|wicz|ović|ević|vić|ić|escu|eanu|poulos|"
     r"opoulou|akis|enko|chuk|yan|idze|shvili|oğlu|oglu|[^aeiou]ov|[^aeiou]ova|[^aeiou]ev|[^aeiou]eva|"
@@ -101,26 +107,35 @@ class NameFinder:
     def __init__(self, lists: NameLists, lexicon: Lexicon) -> None:
         self.lists = lists
         self.lexicon = lexicon
+        # Listed names that count in lower case too (no English reading): the quick test for a phrase.
+        self._lower_names = frozenset(
+            w for w in lists.given | lists.surnames if self._strong(_Token(0, len(w), w))
+        )
 
     def spans(self, text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
         taken = [(s.start, s.end) for s in spans]
         found: list[PiiSpan] = []
-        for run in self._runs(text):
-            if any(run[0].start < e and s < run[-1].end for s, e in taken):
-                run = [t for t in run if not any(t.start < e and s < t.end for s, e in taken)]
-                if not run:
-                    continue
-            name = self._name_in(text, run)
-            if name is not None:
-                found.append(PiiSpan(name[0].start, name[-1].end, "PERSON", NAME_SCORE))
+        # Only capitalised runs, and lower-case phrases holding a name, are looked at word by word: the
+        # rest of a text (most of it) costs one regex pass and one set test per phrase.
+        ranges = [m.span() for m in _CAPITALISED_RUN.finditer(text)]
+        ranges += [m.span() for m in _LOWER_PHRASE.finditer(text) if not self._lower_names.isdisjoint(m.group().split())]
+        for start, end in ranges:
+            for run in self._runs(text, start, end):
+                if any(run[0].start < e and s < run[-1].end for s, e in taken):
+                    run = [t for t in run if not any(t.start < e and s < t.end for s, e in taken)]
+                    if not run:
+                        continue
+                name = self._name_in(text, run)
+                if name is not None:
+                    found.append(PiiSpan(name[0].start, name[-1].end, "PERSON", NAME_SCORE))
         return sorted(spans + found) if found else spans
 
-    def _runs(self, text: str) -> list[list[_Token]]:
+    def _runs(self, text: str, start: int, end: int) -> list[list[_Token]]:
         """Runs of words one space apart; a possessive or an abbreviation ("Inc.", "Dr.") ends a run."""
         runs: list[list[_Token]] = []
         current: list[_Token] = []
         previous_end = -1
-        for match in _TOKEN.finditer(text):
+        for match in _TOKEN.finditer(text, start, end):
             raw = match.group()
             if raw[0].isdigit():
                 runs.append(current)
@@ -130,6 +145,10 @@ class NameFinder:
             word = raw[:-2] if possessive else raw
             dotted = word.endswith(".")
             word = word.rstrip(".")
+            if word.islower() and not self.lists.is_name(word):
+                runs.append(current)
+                current = []
+                continue
             token = _Token(match.start(), match.start() + len(word), word)
             if current and text[previous_end : match.start()] in (" ", "\t"):
                 current.append(token)
@@ -247,18 +266,12 @@ class NameFinder:
 
 
 def _case(word: str) -> str | None:
-    letters = [ch for ch in word if ch.isalpha()]
-    if not letters:
-        return None
-    if letters[0].isupper() and all(ch.islower() for ch in letters[1:]):
-        return "title"
-    if len(letters) > 1 and all(ch.isupper() for ch in letters):
-        return "upper"
-    if all(ch.islower() for ch in letters):
+    """ "title" (Ana, McDonald, O'Neil), "upper" (ANA), "lower" (ana), or None (iPhone, 3D)."""
+    if word.islower():
         return "lower"
-    if letters[0].isupper() and any(ch.islower() for ch in letters[1:]):
-        return "title"  # McDonald, O'Neil, DeShawn
-    return None
+    if word.isupper():
+        return "upper" if len(word) > 1 else None
+    return "title" if word[0].isupper() else None
 
 
 def _trim(chunk: list[_Token]) -> list[_Token]:

@@ -171,6 +171,7 @@ _CANDIDATE = re.compile(
 _DATE = re.compile(r"(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:19|20)?\d\d")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _GROUPS = re.compile(r"\d+")
+_INTERNATIONAL_BEFORE = re.compile(r"(?:\+|\b00)\d{1,4}[ \t.-]?(?:\(0\)[ \t]?)?$")
 _SENTENCE_END = re.compile(r"[.!?][ \t]")
 _NAME = "ContextPhoneRecognizer"
 WINDOW_BEFORE = 40  # characters before the number searched for a phone word ("Phone:\n", "call me on")
@@ -203,6 +204,8 @@ class ContextPhoneRecognizer(LocalRecognizer):
             if not plausible_shape(candidate):
                 continue
             start, end = match.start(), match.end()
+            if _INTERNATIONAL_BEFORE.search(text, max(0, start - 6), start):
+                continue  # the rest of "+44 20 7946 0958": the international pass has it
             regions = self._context_regions(text, start, end)
             if regions is None:
                 continue

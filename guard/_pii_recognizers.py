@@ -61,7 +61,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from prodguard.errors import ConfigError
-from prodguard.guard._pii_context import ContextRuleRecognizer
+from prodguard.guard._pii_context import CONTEXT_ENTITIES, ContextRuleRecognizer
 from prodguard.guard._pii_phone import ContextPhoneRecognizer
 from prodguard.guard._pii_shapes import ProdguardPersonCueRecognizer, ProdguardStreetAddressRecognizer
 from prodguard.guard._pii_types import DEFAULT_ENTITIES, NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
@@ -226,6 +226,7 @@ class ProdguardPhoneRecognizer(LocalRecognizer):
 
     def __init__(self, regions: tuple[str, ...]) -> None:
         self.regions = regions
+        self.in_context = ContextPhoneRecognizer(regions)
         super().__init__(
             supported_entities=["PHONE_NUMBER"],
             name=_PHONE_NAME,
@@ -258,6 +259,12 @@ class ProdguardPhoneRecognizer(LocalRecognizer):
         for match in _PHONE_CANDIDATE.finditer(text):
             for start, end, score in self._judge(match.group(), match.start()):
                 results.append(self._result(start, end, score))
+        # National numbers of any region next to a phone word (one recognizer: Presidio's bookkeeping
+        # per recognizer costs more than the pass itself).
+        for result in self.in_context.analyze(text, entities, nlp_artifacts):
+            # Presidio looks up thresholds by recognizer id: the results are this recognizer's.
+            result.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = self.id
+            results.append(result)
         return results
 
     def _judge(self, candidate: str, offset: int) -> list[tuple[int, int, float]]:
@@ -457,7 +464,7 @@ PREFILTERS: dict[str, Callable[[str], bool]] = {
 # Pattern recognizers per entity: our own where stock Presidio falls short, stock where it is fine.
 _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]] = {
     "EMAIL_ADDRESS": lambda s: [ProdguardEmailRecognizer()],
-    "PHONE_NUMBER": lambda s: [ProdguardPhoneRecognizer(s.phone_regions), ContextPhoneRecognizer(s.phone_regions)],
+    "PHONE_NUMBER": lambda s: [ProdguardPhoneRecognizer(s.phone_regions)],
     "CREDIT_CARD": lambda s: [ProdguardCreditCardRecognizer()],
     "US_SSN": lambda s: [ssn_recognizer()],
     "IBAN_CODE": lambda s: [IbanRecognizer()],
@@ -470,13 +477,9 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]]
     "MAC_ADDRESS": lambda s: [MacAddressRecognizer()],
     "US_ITIN": lambda s: [UsItinRecognizer()],
     "US_PASSPORT": lambda s: [UsPassportRecognizer()],
-    # Stock UsLicenseRecognizer takes any 9-digit number and most words with a digit; ours needs the label.
-    "US_DRIVER_LICENSE": lambda s: [ContextRuleRecognizer("US_DRIVER_LICENSE")],
-    "DATE_OF_BIRTH": lambda s: [ContextRuleRecognizer("DATE_OF_BIRTH")],
-    "PASSPORT": lambda s: [ContextRuleRecognizer("PASSPORT")],
-    "NATIONAL_ID": lambda s: [ContextRuleRecognizer("NATIONAL_ID")],
-    "AGE": lambda s: [ContextRuleRecognizer("AGE")],
-    "ZIP_CODE": lambda s: [ContextRuleRecognizer("ZIP_CODE")],
+    # Labelled values (one ContextRuleRecognizer for all of them, added by build_registries). Stock
+    # UsLicenseRecognizer takes any 9-digit number and most words with a digit; ours needs the label.
+    **{entity: lambda s: [] for entity in sorted(CONTEXT_ENTITIES)},
     "US_BANK_NUMBER": lambda s: [UsBankRecognizer()],
     "UK_NHS": lambda s: [NhsRecognizer()],
     "MEDICAL_LICENSE": lambda s: [MedicalLicenseRecognizer()],
@@ -501,6 +504,9 @@ def build_registries(settings: PiiSettings) -> tuple[RecognizerRegistry, Recogni
         make = _PATTERN_RECOGNIZERS.get(entity)
         if make is not None:
             recognizers.extend(make(settings))
+    labelled = tuple(e for e in dict.fromkeys(settings.entities) if e in CONTEXT_ENTITIES)
+    if labelled:
+        recognizers.append(ContextRuleRecognizer(labelled))
     patterns = RecognizerRegistry(recognizers=recognizers, supported_languages=[settings.language])
     ner_entities = [e for e in dict.fromkeys(settings.entities) if e in NER_ENTITIES]
     if not (settings.ner and ner_entities):
