@@ -19,6 +19,7 @@ listed names, or one follows a cue such as "my name is". ALL-CAPS words count on
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -66,7 +67,12 @@ class NameLists:
 
     @classmethod
     def load(cls) -> NameLists:
-        """Read the lists from the installed packages (about half a second; build once per analyzer)."""
+        """The lists from the installed packages, read once per process (immutable, so shared)."""
+        return _load_lists()
+
+    @classmethod
+    def read(cls) -> NameLists:
+        """Read the lists from the installed packages (a few hundred milliseconds)."""
         try:
             from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -76,7 +82,7 @@ class NameLists:
                 for line in handle:
                     if line[:1] in ("#", "=", ""):
                         continue
-                    for part in regex.split(r"[+\s-]+", line[3:29].strip()):
+                    for part in line[3:29].replace("+", " ").replace("-", " ").split():
                         if len(part) > 1:
                             given.add(part.lower())
         except (ImportError, OSError) as exc:
@@ -88,6 +94,11 @@ class NameLists:
 
     def is_name(self, lower: str) -> bool:
         return lower in self.given or lower in self.surnames
+
+
+@functools.cache
+def _load_lists() -> NameLists:
+    return NameLists.read()
 
 
 @dataclass(frozen=True)

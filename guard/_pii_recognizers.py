@@ -341,6 +341,28 @@ def ssn_recognizer() -> UsSsnRecognizer:
     return UsSsnRecognizer(patterns=patterns, context=["ssn", "social", "security", "ssns"])
 
 
+# -- dates (only when a policy selects DATE_TIME) --------------------------------------------------------
+
+
+def date_words_recognizer() -> PatternRecognizer:
+    """Weekdays and years after a preposition ("on Saturday", "founded in 1990"), which stock DateRecognizer
+    leaves to NER; NER runs only around capitalised words, so a bare year is never looked at."""
+    return PatternRecognizer(
+        supported_entity="DATE_TIME",
+        name="ProdguardDateWordsRecognizer",
+        patterns=[
+            Pattern("weekday", r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?\b", 0.6),
+            Pattern(
+                "year after a preposition",
+                r"(?<=\b(?:[Ii]n|[Ss]ince|[Dd]uring|of|[Ff]rom|[Uu]ntil|by|[Bb]efore|[Aa]fter|around|circa)[ \t])"
+                r"(?:1[6-9]|20)\d\d\b(?![.,]?\d)",
+                0.6,
+            ),
+        ],
+        global_regex_flags=re.MULTILINE,
+    )
+
+
 # -- context words ---------------------------------------------------------------------------------------
 
 
@@ -458,7 +480,7 @@ PREFILTERS: dict[str, Callable[[str], bool]] = {
     "STREET_ADDRESS": lambda text: _ANY_DIGIT.search(text) is not None,
     "MEDICAL_LICENSE": lambda text: _ANY_DIGIT.search(text) is not None,
     # For these the test gates the pattern recognizers only; NER runs in its own pass.
-    "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None,
+    "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None or "day" in text,
 }
 
 # Pattern recognizers per entity: our own where stock Presidio falls short, stock where it is fine.
@@ -471,7 +493,7 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]]
     "IP_ADDRESS": lambda s: ip_recognizers(),
     "STREET_ADDRESS": lambda s: [ProdguardStreetAddressRecognizer()],
     "PERSON": lambda s: [ProdguardPersonCueRecognizer()],
-    "DATE_TIME": lambda s: [DateRecognizer()],
+    "DATE_TIME": lambda s: [DateRecognizer(), date_words_recognizer()],
     "CRYPTO": lambda s: [CryptoRecognizer()],
     "URL": lambda s: [UrlRecognizer()],
     "MAC_ADDRESS": lambda s: [MacAddressRecognizer()],

@@ -19,6 +19,11 @@ def everything() -> PiiAnalyzer:
 
 
 @pytest.fixture(scope="module")
+def everything_with_dates() -> PiiAnalyzer:
+    return PiiAnalyzer(PiiSettings(entities=("PERSON", "DATE_TIME")))
+
+
+@pytest.fixture(scope="module")
 def default() -> PiiAnalyzer:
     return PiiAnalyzer(PiiSettings())
 
@@ -73,6 +78,8 @@ def test_context_rule_counterexamples_do_not_match(everything: PiiAnalyzer, enti
         ("Phone:\n733 4182", "733 4182"),
         ("6184902273 mobile", "6184902273"),
         ("58 71 29 office", "58 71 29"),
+        ("my number is 612 48 93 07", "612 48 93 07"),
+        ("she called from 041-552-913 yesterday", "041-552-913"),
     ],
 )
 def test_national_phone_numbers_next_to_phone_words(default: PiiAnalyzer, text: str, number: str) -> None:
@@ -87,6 +94,7 @@ def test_national_phone_numbers_next_to_phone_words(default: PiiAnalyzer, text: 
         "Call logged at 2024-03-18 14:02 by the system.",  # a date and a time
         "Call the server at 10.22.31.4 if the VPN drops.",  # an IPv4 address
         "Text me the code 482913.",  # a six-digit code
+        "My order number is 612 48 93 07.",  # a number, but nobody's phone
         "The call lasted 1 2 3 4 5 6 seconds",  # one-digit groups
     ],
 )
@@ -202,3 +210,18 @@ def test_ages_are_kept_by_default_and_redacted_when_the_policy_asks(
     text = "The patient, a 47-year-old carpenter, was born on 3 May 1978."
     assert found(default, text) == [("3 May 1978", "DATE_OF_BIRTH")]
     assert ("47", "AGE") in found(everything, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("The club was founded in 1987 by two teachers.", "1987"), ("Let's meet on Thursday at the café.", "Thursday")],
+)
+def test_dates_a_policy_selects_include_bare_years_and_weekdays(
+    everything_with_dates: PiiAnalyzer, text: str, value: str
+) -> None:
+    assert covered(everything_with_dates, text, value, "DATE_TIME")
+
+
+def test_version_numbers_and_amounts_are_not_years(everything_with_dates: PiiAnalyzer) -> None:
+    text = "Upgrade from 2019.4 to the build of 2024, then pay by 1500.50 euros."
+    assert [v for v, kind in found(everything_with_dates, text) if kind == "DATE_TIME"] == ["2024"]
