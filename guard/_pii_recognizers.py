@@ -457,28 +457,27 @@ _IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
 _IP_SHAPE = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:|::")
 _MAC_SHAPE = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]")
 
+
+def _has(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda text: pattern.search(text) is not None
+
+
+_SEVEN = _has(_SEVEN_DIGITS)
+_DIGIT = _has(_ANY_DIGIT)
+
 # Cheap tests run before an entity's recognizers: when one fails, the text cannot hold that entity.
 PREFILTERS: dict[str, Callable[[str], bool]] = {
     "EMAIL_ADDRESS": lambda text: "@" in text,
-    "PHONE_NUMBER": lambda text: _SIX_DIGITS.search(text) is not None,
-    "CREDIT_CARD": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "US_SSN": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "US_ITIN": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "US_BANK_NUMBER": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "UK_NHS": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "IBAN_CODE": lambda text: _IBAN_START.search(text) is not None,
-    "IP_ADDRESS": lambda text: _IP_SHAPE.search(text) is not None,
-    "MAC_ADDRESS": lambda text: _MAC_SHAPE.search(text) is not None,
+    "PHONE_NUMBER": _has(_SIX_DIGITS),
+    **dict.fromkeys(("CREDIT_CARD", "US_SSN", "US_ITIN", "US_BANK_NUMBER", "UK_NHS"), _SEVEN),
+    "IBAN_CODE": _has(_IBAN_START),
+    "IP_ADDRESS": _has(_IP_SHAPE),
+    "MAC_ADDRESS": _has(_MAC_SHAPE),
     "URL": lambda text: "." in text,
-    "US_PASSPORT": lambda text: _ANY_DIGIT.search(text) is not None,
-    "US_DRIVER_LICENSE": lambda text: _ANY_DIGIT.search(text) is not None,
-    "DATE_OF_BIRTH": lambda text: _ANY_DIGIT.search(text) is not None,
-    "PASSPORT": lambda text: _ANY_DIGIT.search(text) is not None,
-    "NATIONAL_ID": lambda text: _ANY_DIGIT.search(text) is not None,
-    "AGE": lambda text: _ANY_DIGIT.search(text) is not None,
-    "ZIP_CODE": lambda text: _ANY_DIGIT.search(text) is not None,
-    "STREET_ADDRESS": lambda text: _ANY_DIGIT.search(text) is not None,
-    "MEDICAL_LICENSE": lambda text: _ANY_DIGIT.search(text) is not None,
+    # Labelled values, addresses and licences all carry a digit.
+    **dict.fromkeys(
+        ("US_PASSPORT", "MEDICAL_LICENSE", "STREET_ADDRESS", *sorted(CONTEXT_ENTITIES)), _DIGIT
+    ),
     # For these the test gates the pattern recognizers only; NER runs in its own pass.
     "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None or "day" in text,
 }
