@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -22,6 +23,23 @@ EXIT_INTERRUPTED = 130
 
 FORMATS = ("text", "json", "sarif", "junit")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def _parse_kinds(_ctx: click.Context, _param: click.Parameter, value: str | None) -> frozenset[Any]:
+    if not value:
+        return frozenset()
+    from prodguard.scanner.settings import parse_kinds
+
+    try:
+        return parse_kinds(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+KINDS_HELP = (
+    "Report only these kinds of finding, comma-separated: secret, identifier, environment, practice "
+    "[default: all]."
+)
 
 
 def _parse_size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -99,8 +117,39 @@ def cli() -> None:
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False),
-    help="Do not report findings recorded in this baseline file.",
+    help="Do not report findings recorded in this baseline file "
+    "[default: the config's baseline, or .prodguard-baseline.json at the repository root].",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Ask the OpenAI API about each found OpenAI key: live, revoked or unknown, its organization and "
+    "projects, and the declared environment it belongs to. Sends the keys to the API; off by default.",
+)
+@click.option(
+    "--verify-base-url",
+    metavar="URL",
+    help="API base URL for --verify [default: OPENAI_BASE_URL, else https://api.openai.com/v1].",
+)
+@click.option(
+    "--verify-timeout",
+    type=click.FloatRange(min=0.1, max=60),
+    help="Seconds to wait for each --verify request [default: 5].",
+)
+@click.option("--no-baseline", is_flag=True, help="Report findings a baseline would hide.")
+@click.option("--kinds", callback=_parse_kinds, metavar="KINDS", help=KINDS_HELP)
+@click.option(
+    "--changed-lines",
+    is_flag=True,
+    help="With --staged: only findings on lines the staged change adds (the practice hook).",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    help="With - (standard input): the file name to report, whose suffix selects checks (app.py).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Findings only: no notices, no summary line.")
+@click.option("-v", "--verbose", is_flag=True, help="Show progress on standard error while scanning (on a terminal).")
 def scan(
     paths: tuple[str, ...],
     fmt: str,
@@ -117,20 +166,37 @@ def scan(
     all_refs: bool,
     diff: str | None,
     baseline: str | None,
+    verify: bool,
+    verify_base_url: str | None,
+    verify_timeout: float | None,
+    no_baseline: bool,
+    kinds: frozenset[Any],
+    changed_lines: bool,
+    stdin_filename: str | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
-    """Scan files and directories for leaked credentials.
+    """Scan files and directories for leaked credentials and unsafe OpenAI usage.
 
-    PATHS are files or directories (default: the current directory). Directories are walked honouring
-    .gitignore and the configured excludes; files given by name are always scanned (this is what the
-    pre-commit hook passes). Findings show secrets redacted, never in full.
+    PATHS are files or directories (default: the current directory); - (or /dev/stdin) scans standard
+    input. Directories are walked honouring .gitignore and the configured excludes; files given by name
+    are always scanned (this is what the pre-commit hook passes). Findings show secrets redacted.
 
     With --staged, the index content is scanned (line numbers refer to it). With --history, every blob
     ever committed in the selected range is scanned once and each finding names the commit that
-    introduced it; PATHS may then be the repository directory and revision ranges (A..B).
+    introduced it; PATHS may then be the repository directory and revision ranges (A..B). With
+    --diff BASE, only what BASE..HEAD introduces: values (keys, identifiers) the touched files did not
+    hold at BASE, and practice findings on the lines the commits add.
+
+    With --verify (never the default), each distinct OpenAI key found is checked once against the
+    API (GET /models; GET /organization/projects for admin keys), spaced and time-bounded; reports
+    gain a `verification` field: live (with its organization and the declared environment that owns
+    it), revoked or unknown. The key is sent only in the Authorization header and never printed.
 
     \b
     Exit codes: 0 no findings, 1 findings at or above --min-severity,
-    2 usage or configuration error, 3 internal error.
+    2 usage or configuration error (or staged files none of which could be
+    read), 3 internal error.
     """
     from prodguard.scanner.commands import ScanOptions
     from prodguard.scanner.commands import scan as run_scan
@@ -151,8 +217,81 @@ def scan(
         all_refs=all_refs,
         diff=diff,
         baseline=baseline,
+        verify=verify,
+        verify_base_url=verify_base_url,
+        verify_timeout=verify_timeout,
+        no_baseline=no_baseline,
+        kinds=kinds,
+        changed_lines=changed_lines,
+        stdin_filename=stdin_filename,
+        quiet=quiet,
+        verbose=verbose,
     )
     _exit(lambda: run_scan(options))
+
+
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "html")),
+    default="text",
+    show_default=True,
+    help="text for a terminal, json (schema in docs/report.md), html (one self-contained page).",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file.")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="prodguard.toml or pyproject.toml to use (default: nearest one).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(("missing", "partly")),
+    help="Exit 1 when a practice is missing (or, with partly, missing or partly met).",
+)
+def report(path: str, fmt: str, output: str | None, config: str | None, fail_on: str | None) -> None:
+    """Production-readiness report: one row per practice of OpenAI's production and safety best
+    practices, with its status, the evidence and the next step.
+
+    PATH is the repository (default: the current directory). It is scanned as `prodguard scan`
+    would, its configuration is read ([tool.prodguard], environments, guard policy), and its Python
+    code is read for the controls in place (the guard installed with protect/install, output-token
+    caps, end-user ids, moderation, retries). Excerpts are redacted as in scan reports.
+
+    \b
+    Statuses:
+      met             the control the practice asks for is in place and
+                      no finding goes against it
+      partly          followed in part: a control configured incompletely
+                      or only in some places, or findings below high
+                      severity go against it
+      missing         a high or critical finding goes against it, or
+                      nothing shows the control it needs
+      not_applicable  the repository does not do what the practice is
+                      about (e.g. it never calls the OpenAI API)
+
+    \b
+    Exit codes: 0 report written (1 with --fail-on and a matching
+    practice), 2 usage or configuration error, 3 internal error.
+    """
+    from prodguard.scanner.readiness.command import ReadinessOptions
+    from prodguard.scanner.readiness.command import report as run
+
+    _exit(lambda: run(ReadinessOptions(path=path, format=fmt, output=output, config=config, fail_on=fail_on)))
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Replace files and the [tool.prodguard] section that exist.")
+def init(directory: str, force: bool) -> None:
+    """Set a repository up: a commented [tool.prodguard] section (environments inferred from its
+    paths), a .pre-commit-config.yaml with the hooks, and a GitHub Actions workflow that uploads SARIF to
+    code scanning. Nothing that exists is overwritten without --force; what was skipped is printed."""
+    from prodguard.scanner.initialize import init as run
+
+    _exit(lambda: run(directory, force, sys.stdout))
 
 
 @cli.command()
@@ -178,16 +317,23 @@ def hook() -> None:
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False),
-    help="Do not report findings recorded in this baseline file.",
+    help="Do not report findings recorded in this baseline file [default: as for scan].",
 )
-def hook_pre_push(config: str | None, baseline: str | None) -> None:
+@click.option("--kinds", callback=_parse_kinds, metavar="KINDS", help=KINDS_HELP)
+def hook_pre_push(config: str | None, baseline: str | None, kinds: frozenset[Any]) -> None:
     """Scan the commits being pushed (PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF, as pre-commit sets them;
-    without them, everything not yet on a remote branch)."""
+    without them, everything not yet on a remote branch) and report what they introduce: secrets and
+    identifiers the touched files did not hold before, practice findings on lines the commits add."""
     from prodguard.scanner.commands import ScanOptions, pre_push_revisions
     from prodguard.scanner.commands import scan as run_scan
 
     options = ScanOptions(
-        paths=tuple(pre_push_revisions(os.environ)), history=True, config=config, baseline=baseline
+        paths=tuple(pre_push_revisions(os.environ)),
+        history=True,
+        new_only=True,
+        config=config,
+        baseline=baseline,
+        kinds=kinds,
     )
     _exit(lambda: run_scan(options))
 
@@ -217,10 +363,13 @@ def _scan_source_options(function: Callable[..., None]) -> Callable[..., None]:
 @baseline.command("create")
 @_scan_source_options
 @click.option(
-    "--output", "-o", default=".prodguard-baseline.json", show_default=True, type=click.Path(dir_okay=False)
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Where to write it [default: .prodguard-baseline.json at the repository root, where scans find it].",
 )
 def baseline_create(
-    paths: tuple[str, ...], config: str | None, history: bool, all_refs: bool, output: str
+    paths: tuple[str, ...], config: str | None, history: bool, all_refs: bool, output: str | None
 ) -> None:
     """Scan and record every finding (rule, path, salted hash of the secret; never the secret itself)."""
     from prodguard.scanner.commands import ScanOptions
@@ -234,9 +383,8 @@ def baseline_create(
 @click.option(
     "--baseline",
     "baseline_path",
-    default=".prodguard-baseline.json",
-    show_default=True,
     type=click.Path(dir_okay=False),
+    help="The baseline [default: the one scans use].",
 )
 @click.option("--prune", is_flag=True, help="Rewrite the baseline without entries that are no longer found.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
@@ -245,7 +393,7 @@ def baseline_audit(
     config: str | None,
     history: bool,
     all_refs: bool,
-    baseline_path: str,
+    baseline_path: str | None,
     prune: bool,
     fmt: str,
 ) -> None:
@@ -275,11 +423,19 @@ def rules_list(fmt: str, config: str | None) -> None:
 @rules.command("show")
 @click.argument("rule_id")
 @click.option("--config", type=click.Path(dir_okay=False), help="Include the user packs this config names.")
-def rules_show(rule_id: str, config: str | None) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "markdown")),
+    default="text",
+    show_default=True,
+    help="text: rendered for the terminal; markdown: the page source (as in docs/rules/).",
+)
+def rules_show(rule_id: str, config: str | None, fmt: str) -> None:
     """Explain one rule: what it finds, why it matters, an example and the fix."""
     from prodguard.scanner.commands import rules_show as run
 
-    _exit(lambda: run(rule_id, config))
+    _exit(lambda: run(rule_id, config, fmt))
 
 
 @cli.group()
@@ -378,7 +534,7 @@ def logs_rotate(directory: str | None, config: str | None, key_file: str | None)
 
 @logs.command("purge")
 @_log_options
-@click.option("--older-than", metavar="AGE", help="e.g. 30d [default: the policy's retention_days].")
+@click.option("--older-than", metavar="AGE", help="e.g. 30d, at least 1d [default: the policy's retention_days].")
 def logs_purge(
     directory: str | None, config: str | None, key_file: str | None, older_than: str | None
 ) -> None:

@@ -26,3 +26,8 @@ class ConfigError(ProdguardError):
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
         super().__init__(f"{where}{message}")
+
+
+class ScanIncomplete(ProdguardError):
+    """A scan could not read what it was asked to scan (staged files whose content is missing), so it
+    cannot say the content is clean."""

@@ -9,10 +9,21 @@ example runs offline and shows what actually left the process.
 
 from __future__ import annotations
 
+import secrets
+import string
+
 from openai import OpenAI
 
 from prodguard.guard import Policy, protect
 from prodguard.guard.testing import FakeOpenAI
+
+
+def sample_key() -> str:
+    """A random key in the format of a real OpenAI project key (it is not one): a look-alike in a wrong
+    format would pass through untouched and prove nothing. Built at run time so no key sits in the file."""
+    alphabet = string.ascii_letters + string.digits + "-_"
+    part = lambda n: "".join(secrets.choice(alphabet) for _ in range(n))  # noqa: E731
+    return f"sk-proj-{part(74)}T3BlbkFJ{part(74)}"
 
 
 def main() -> None:
@@ -24,7 +35,7 @@ def main() -> None:
         )
         prompt = (
             "Please email Maria Gonzalez at maria.gonzalez@example.org or call +44 20 7946 0958 about "
-            "the deploy key sk-proj-8XbQ2mRvLtW9kYpZ4nH7cJfD1sA6gE3uVoN0iTqB5wMxKyRzPa2L."
+            f"the deploy key {sample_key()} ."
         )
         answer = client.chat.completions.create(
             model="gpt-4.1-mini",

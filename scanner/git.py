@@ -4,10 +4,12 @@ environment, and a streaming ``git cat-file --batch`` reader. Errors become ``Gi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from prodguard.errors import ProdguardError
 
@@ -61,6 +63,46 @@ def repo_root(path: str | Path) -> Path:
     return Path(os.fsdecode(git_dir))
 
 
+def toplevel(path: str | Path) -> Path | None:
+    """The top of the work tree containing ``path``, or ``None`` outside a repository (or without git)."""
+    directory = Path(path) if Path(path).is_dir() else Path(path).parent
+    try:
+        out = run_git(directory, ["rev-parse", "--show-toplevel"], check=False).strip()
+    except GitError:
+        return None
+    return Path(os.fsdecode(out)) if out else None
+
+
+def repository_uri(url: str) -> str | None:
+    """A remote's URL as a URI fit to publish: credentials removed, scp-like ``git@host:org/repo.git``
+    written as ``https://host/org/repo``, a local path as a ``file:`` URI."""
+    url = url.strip()
+    if not url:
+        return None
+    scp = re.match(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.+)$", url)
+    if "://" not in url and scp and not os.path.isabs(url):
+        return f"https://{scp.group(1)}/{scp.group(2).removesuffix('.git')}"
+    if "://" not in url:
+        return Path(url).resolve().as_uri()
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def version_control(root: Path) -> tuple[str | None, str | None, str | None]:
+    """(repository URI, HEAD commit, branch) of the repository at ``root``; ``None`` where unknown."""
+    remotes = run_git(root, ["remote"], check=False).decode("utf-8", "replace").split()
+    remote = "origin" if "origin" in remotes else (remotes[0] if remotes else None)
+    uri = None
+    if remote is not None:
+        url = run_git(root, ["config", "--get", f"remote.{remote}.url"], check=False)
+        uri = repository_uri(url.decode("utf-8", "replace"))
+    revision = run_git(root, ["rev-parse", "--verify", "-q", "HEAD"], check=False).decode().strip() or None
+    branch = run_git(root, ["symbolic-ref", "-q", "--short", "HEAD"], check=False).decode().strip() or None
+    return uri, revision, branch
+
+
 def is_shallow(repo: str | Path) -> bool:
     return run_git(repo, ["rev-parse", "--is-shallow-repository"]).strip() == b"true"
 
@@ -110,6 +152,44 @@ def _empty_tree(repo: str | Path) -> str:
     return run_git(repo, ["hash-object", "-t", "tree", "/dev/null"]).strip().decode("ascii")
 
 
+# Options that select whole sets of refs; the only arguments starting with "-" a revision list may hold.
+REF_SET_OPTIONS = frozenset({"--all", "--branches", "--tags", "--remotes"})
+_OBJECT_ID = re.compile(r"^\^?[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+
+
+def checked_revisions(repo: str | Path, revisions: Sequence[str]) -> list[str]:
+    """``git log`` arguments for ``revisions`` that cannot be read as options.
+
+    A revision starting with ``-`` (``--output=FILE`` would make git write a file) is refused. Every
+    other revision is resolved by ``git rev-parse`` to object ids (a range to its ends, negated ones
+    with ``^``): what reaches ``git log`` after ``--end-of-options`` is hexadecimal ids only. ``--not``
+    and the ref-set options (``--all``, ``--remotes``, …) are kept, before ``--end-of-options``, with
+    the same meaning. An unknown revision is an error naming it, never an empty scan."""
+    prefix: list[str] = []
+    resolved: list[str] = []
+    negated = False
+    for revision in revisions:
+        if revision == "--not":
+            negated = not negated
+            continue
+        if revision in REF_SET_OPTIONS:
+            prefix += ["--not", revision, "--not"] if negated else [revision]
+            continue
+        if not revision or revision.lstrip("^").startswith("-") or any(c in revision for c in "\0\n\r"):
+            raise GitError(f"not a revision: {revision!r}")
+        lines = run_git(repo, ["rev-parse", revision, "--"]).decode("ascii", "replace").split()
+        for line in lines:
+            if line == "--":
+                continue
+            if not _OBJECT_ID.match(line):
+                raise GitError(f"not a revision: {revision!r}")
+            if not run_git(repo, ["rev-parse", "--verify", "--quiet", line.lstrip("^") + "^{commit}"], check=False):
+                raise GitError(f"not a commit: {revision!r}")
+            positive = not line.startswith("^")
+            resolved.append(line.lstrip("^") if positive != negated else "^" + line.lstrip("^"))
+    return [*prefix, "--end-of-options", *resolved]
+
+
 @dataclass(frozen=True)
 class Introduction:
     """The first commit (in topological order) in which a blob appeared at a path."""
@@ -138,7 +218,7 @@ def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introducti
             "--no-renames",
             "-z",
             "--format=%x01%H%x00%an <%ae>%x00%aI%x00",
-            *revisions,
+            *checked_revisions(repo, revisions),
             "--",
         ],
     )

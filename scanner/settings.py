@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -9,13 +10,13 @@ from typing import Any
 
 from prodguard.config import ProjectConfig
 from prodguard.rules.environments import EnvironmentPolicy, load_environments
-from prodguard.rules.model import Severity
+from prodguard.rules.model import Kind, Severity
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 
 # Sections other parts of prodguard own; the scanner accepts them and leaves their checks to their loaders.
 _OTHER_SECTIONS = {"environments", "guard", "audit", "budgets", "limits"}
-_SCAN_KEYS = {"exclude", "min_severity", "rules", "packs", "max_file_size", "gitignore"}
+_SCAN_KEYS = {"exclude", "min_severity", "rules", "packs", "max_file_size", "gitignore", "baseline"}
 _RULE_KEYS = {"enable", "disable"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -35,6 +36,10 @@ class ScanSettings:
     config_path: str | None = None
     jobs: int = 0
     environments: EnvironmentPolicy = field(default_factory=EnvironmentPolicy)
+    # Finding kinds to report (``--kinds``); empty: all.
+    kinds: frozenset[Kind] = frozenset()
+    # The baseline file the config names (absolute), if any.
+    baseline: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def with_overrides(self, **changes: Any) -> ScanSettings:
@@ -75,8 +80,9 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
         raise config.error(
             f"unknown key {sorted(unknown_rules)[0]!r} in rules", "rules", sorted(unknown_rules)[0]
         )
+    # Absolute, but links not resolved: errors name the pack as configured.
     packs = tuple(
-        str((config.root / p).resolve()) for p in _string_list(config, table.get("packs", []), "packs")
+        os.path.abspath(config.root / p) for p in _string_list(config, table.get("packs", []), "packs")
     )
     raw_size = table.get("max_file_size", DEFAULT_MAX_FILE_SIZE)
     if isinstance(raw_size, bool) or not isinstance(raw_size, (int, str)):
@@ -88,6 +94,9 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
     gitignore = table.get("gitignore", True)
     if not isinstance(gitignore, bool):
         raise config.error("gitignore must be true or false", "gitignore")
+    baseline = table.get("baseline")
+    if baseline is not None:
+        baseline = str((config.root / _string(config, baseline, "baseline")).resolve())
     return ScanSettings(
         root=config.root,
         exclude=exclude,
@@ -99,7 +108,24 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
         gitignore=gitignore,
         config_path=config.path,
         environments=load_environments(config),
+        baseline=baseline,
     )
+
+
+def parse_kinds(text: str) -> frozenset[Kind]:
+    """``secret,identifier`` -> the kinds; an unknown name is a ``ValueError`` listing the known ones."""
+    kinds = set()
+    for name in (n.strip().lower() for n in text.split(",")):
+        if not name:
+            continue
+        try:
+            kinds.add(Kind(name))
+        except ValueError:
+            known = ", ".join(k.value for k in Kind)
+            raise ValueError(f"unknown kind {name!r} (expected a comma-separated list of: {known})") from None
+    if not kinds:
+        raise ValueError("--kinds needs at least one kind")
+    return frozenset(kinds)
 
 
 def _string(config: ProjectConfig, value: Any, *keys: str) -> str:

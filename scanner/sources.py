@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pathspec
 
-from prodguard.errors import UsageError
-from prodguard.scanner.filters import PathFilter
+from prodguard.auxfiles import IGNORE_FILE_LIMIT, read_limited
+from prodguard.errors import ConfigError, UsageError
+from prodguard.scanner.filters import PathFilter, compile_ignore_lines, matchable
+from prodguard.scanner.git import GitError, run_git
+from prodguard.scanner.lines import split_lines
 
 BINARY_SNIFF = 8192
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -79,6 +82,42 @@ def _relative_to(path: str, root: Path) -> str | None:
 
 
 @dataclass(frozen=True)
+class _Tracked:
+    """Files git tracks below a walked root, and the directories that hold them (absolute paths).
+
+    Git never ignores a tracked file: a ``.env`` committed before ``.gitignore`` listed it is still in every
+    clone, so ignore rules must not hide it from the scan."""
+
+    files: frozenset[str]
+    directories: frozenset[str]
+
+    def holds(self, path: str, is_dir: bool) -> bool:
+        return path in (self.directories if is_dir else self.files)
+
+
+def _tracked_below(root: str) -> _Tracked | None:
+    """What git tracks under ``root`` (``None`` outside a work tree or without git)."""
+    try:
+        out = run_git(root, ["ls-files", "-z", "--cached"], check=False)
+    except GitError:
+        return None
+    if not out:
+        return None
+    files = set()
+    directories = set()
+    for raw in out.split(b"\0"):
+        if not raw:
+            continue
+        path = os.path.join(root, os.fsdecode(raw))
+        files.add(path)
+        parent = os.path.dirname(path)
+        while len(parent) > len(root) and parent not in directories:
+            directories.add(parent)
+            parent = os.path.dirname(parent)
+    return _Tracked(frozenset(files), frozenset(directories))
+
+
+@dataclass(frozen=True)
 class _IgnoreFile:
     base: str  # directory of the .gitignore, absolute
     spec: pathspec.GitIgnoreSpec
@@ -89,23 +128,28 @@ class _IgnoreFile:
         prefix = self.base.rstrip(os.sep) + os.sep
         if not path.startswith(prefix):
             return False
-        rel = path[len(prefix) :].replace(os.sep, "/")
+        rel = matchable(path[len(prefix) :].replace(os.sep, "/"))
         return bool(self.spec.match_file(rel + "/" if is_dir else rel))
 
 
 def _read_ignore_file(directory: str, listing: Listing) -> _IgnoreFile | None:
     path = os.path.join(directory, ".gitignore")
     try:
-        with open(path, "rb") as handle:
-            lines = handle.read().decode("utf-8", "replace").splitlines()
+        # As git: a .gitignore that is a symbolic link is not followed, and only a regular file is read
+        # (a FIFO would hang the scan, a link to /dev/zero exhaust memory).
+        raw = read_limited(path, IGNORE_FILE_LIMIT, follow_symlinks=False)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        listing.notices.append(
-            Notice(display_path(path), f"cannot read .gitignore: {exc.strerror}", "unreadable")
+    except ConfigError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        message = (
+            reason.replace("cannot read:", "cannot read .gitignore:", 1)
+            if reason.startswith("cannot read:")
+            else f".gitignore not used: {reason}"
         )
+        listing.notices.append(Notice(display_path(path), message, "unreadable"))
         return None
-    return _IgnoreFile(directory, pathspec.GitIgnoreSpec.from_lines(lines))
+    return _IgnoreFile(directory, compile_ignore_lines(split_lines(raw.decode("utf-8", "replace"))))
 
 
 def iter_paths(
@@ -202,6 +246,7 @@ def _walk(
             )
         )
         inherited = []
+    tracked = _tracked_below(root) if use_gitignore else None
     root_prefix = root.rstrip(os.sep) + os.sep
     shown_root = display_path(root)
     shown_prefix = "" if shown_root == "." else shown_root.rstrip("/") + "/"
@@ -231,7 +276,9 @@ def _walk(
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 is_dir = False
-            if any(ignore.ignores(entry.path, is_dir) for ignore in ignores):
+            if any(ignore.ignores(entry.path, is_dir) for ignore in ignores) and not (
+                tracked is not None and tracked.holds(entry.path, is_dir)
+            ):
                 listing.skip("ignored")
                 continue
             if is_dir:
