@@ -10,6 +10,7 @@ only where the engine reports it (a form a rule does not detect is a detection q
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import string
@@ -112,6 +113,13 @@ class Plant:
             value = _redraw(
                 example[start:end], rule.redact_prefix, rule.validation.markers, rng, tail, keep_end, changed
             )
+            if "basic_credentials" in rule.validation.checks:
+                # The value is base64 of ``user:password``: redraw the decoded password, encode again (every
+                # encoded character may change, so all count as redrawn).
+                user, _, password = base64.b64decode(example[start:end]).decode().partition(":")
+                redrawn = _redraw(password, 0, (), rng, 0, 0, set())
+                value = base64.b64encode(f"{user}:{redrawn}".encode()).decode()
+                changed = set(range(len(value)))
             if "github_checksum" in rule.validation.checks:
                 value = value[:-6] + github_checksum(value.partition("_")[2][:30])
                 changed |= set(range(len(value) - 6, len(value)))
