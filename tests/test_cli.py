@@ -214,7 +214,6 @@ def test_rules_list_json(run_cli: Any) -> None:
             "languages",
             "enabled",
             "source",
-            "languages",
         }
         assert row["enabled"] is True
         assert row["source"].endswith(".toml")

@@ -16,7 +16,6 @@ from prodguard.scanner.reports.markdown import TerminalMarkdown
 from prodguard.scanner.reports.text import SEVERITY_STYLE, make_console, print_trimmed
 from prodguard.scanner.ruledocs import languages_label
 
-
 _AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 
 
