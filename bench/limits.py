@@ -32,7 +32,7 @@ from benchtools import machine, table, today, update_section  # noqa: E402
 
 from prodguard.guard import Policy  # noqa: E402
 from prodguard.guard._pipeline import Call, ClientInfo, Guard, drive  # noqa: E402
-from prodguard.guard._state import close_backends  # noqa: E402
+from prodguard.guard._state.backend import close_backends  # noqa: E402
 from tests.redis_server import running_redis  # noqa: E402
 
 QUIET = {"pii": {"enabled": False}, "moderation": {"enabled": False}, "secrets": {"enabled": False}}

@@ -327,7 +327,7 @@ def logs_show(
     directory: str | None, config: str | None, key_file: str | None, since: str | None, fmt: str, system: bool
 ) -> None:
     """Print the decrypted records, oldest first."""
-    from prodguard.guard._audit_cli import logs_show as run
+    from prodguard.guard._commands.logs import logs_show as run
 
     _exit(
         lambda: run(
@@ -346,7 +346,7 @@ def logs_verify(
     directory: str | None, config: str | None, key_file: str | None, fmt: str, expect_head: str | None
 ) -> None:
     """Check every segment and record; exit 1 naming the exact segment and record of any tampering."""
-    from prodguard.guard._audit_cli import logs_verify as run
+    from prodguard.guard._commands.logs import logs_verify as run
 
     _exit(
         lambda: run(directory=directory, config=config, key_file=key_file, fmt=fmt, expect_head=expect_head)
@@ -362,7 +362,7 @@ def logs_verify(
 )
 def logs_keygen(key_id: str | None, key_file: str | None) -> None:
     """Generate a new audit log key."""
-    from prodguard.guard._audit_cli import logs_keygen as run
+    from prodguard.guard._commands.logs import logs_keygen as run
 
     _exit(lambda: run(key_id=key_id, key_file=key_file))
 
@@ -371,7 +371,7 @@ def logs_keygen(key_id: str | None, key_file: str | None) -> None:
 @_log_options
 def logs_rotate(directory: str | None, config: str | None, key_file: str | None) -> None:
     """Re-encrypt older segments under the newest key (atomically, one segment at a time)."""
-    from prodguard.guard._audit_cli import logs_rotate as run
+    from prodguard.guard._commands.logs import logs_rotate as run
 
     _exit(lambda: run(directory=directory, config=config, key_file=key_file))
 
@@ -383,7 +383,7 @@ def logs_purge(
     directory: str | None, config: str | None, key_file: str | None, older_than: str | None
 ) -> None:
     """Remove whole segments older than AGE, recording the purge as a signed checkpoint."""
-    from prodguard.guard._audit_cli import logs_purge as run
+    from prodguard.guard._commands.logs import logs_purge as run
 
     _exit(lambda: run(directory=directory, config=config, key_file=key_file, older_than=older_than))
 
@@ -393,7 +393,7 @@ def logs_purge(
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def usage(config: str | None, fmt: str) -> None:
     """Show current spend and remaining budget per scope (from the guard's state backend)."""
-    from prodguard.guard._usage_cli import usage as run
+    from prodguard.guard._commands.usage import usage as run
 
     _exit(lambda: run(config, fmt, sys.stdout))
 

@@ -25,17 +25,17 @@ from prodguard.guard._errors import (
     ModerationFlagged,
     RateLimited,
 )
-from prodguard.guard._policy import Policy
+from prodguard.guard._policy.policy import Policy
 from prodguard.guard._proxy import conversation, end_user, install, protect, uninstall
 
 if TYPE_CHECKING:
-    from prodguard.guard._audit import AuditLog
+    from prodguard.guard._audit.log import AuditLog
 
 
 def __getattr__(name: str) -> Any:
     # The audit log pulls in cryptography; applications that never open one do not pay for it.
     if name == "AuditLog":
-        from prodguard.guard._audit import AuditLog
+        from prodguard.guard._audit.log import AuditLog
 
         return AuditLog
     raise AttributeError(f"module 'prodguard.guard' has no attribute {name!r}")

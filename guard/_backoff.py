@@ -32,7 +32,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from prodguard.guard._policy_limits import BackoffSettings
+from prodguard.guard._policy.limits import BackoffSettings
 from prodguard.guard._text import CHAT, EMBEDDINGS, RESPONSES
 
 if TYPE_CHECKING:

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from prodguard.guard._errors import BudgetExceeded, GuardError, GuardUnavailable
-from prodguard.guard._policy_limits import BudgetRule
+from prodguard.guard._policy.limits import BudgetRule
 from prodguard.guard._prices import PriceTable, nano, usd
 from prodguard.guard._ratelimit import PlannedWindow, Sleep, WaitPolicy, plan_windows
-from prodguard.guard._state import (
+from prodguard.guard._state.backend import (
     Admission,
     Amounts,
     CounterAsk,
@@ -50,7 +50,7 @@ from prodguard.guard._text import CHAT, EMBEDDINGS, RESPONSES
 
 if TYPE_CHECKING:
     from prodguard.guard._pipeline import Call
-    from prodguard.guard._policy import Policy
+    from prodguard.guard._policy.policy import Policy
 
 log = logging.getLogger("prodguard.guard")
 

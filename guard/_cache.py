@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from prodguard.guard._budget import Ticket
-from prodguard.guard._state import StateBackend, StateUnavailable, open_backend
+from prodguard.guard._state.backend import StateBackend, StateUnavailable, open_backend
 from prodguard.guard._text import CHAT, EMBEDDINGS, RESPONSES, map_response
 
 if TYPE_CHECKING:
     from prodguard.guard._pipeline import Call
-    from prodguard.guard._policy import Policy
+    from prodguard.guard._policy.policy import Policy
 
 log = logging.getLogger("prodguard.guard")
 

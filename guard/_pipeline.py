@@ -27,7 +27,7 @@ from prodguard.errors import ConfigError
 from prodguard.guard._budget import Accounting, SoftLimitReached
 from prodguard.guard._cache import ResponseCache
 from prodguard.guard._errors import EnvironmentMismatch, GuardUnavailable, InputRejected, ModerationFlagged
-from prodguard.guard._policy import Policy
+from prodguard.guard._policy.policy import Policy
 from prodguard.guard._ratelimit import Sleep
 from prodguard.guard._sanitize import LengthBudget, clean
 from prodguard.guard._secrets import Scrubber
@@ -106,8 +106,8 @@ class Verdict:
 @lru_cache(maxsize=4)
 def _analyzer(options: tuple[tuple[str, Any], ...]) -> Any:
     """PII analyzers are expensive (a spaCy model load); one per distinct settings per process."""
-    from prodguard.guard._pii import PiiAnalyzer
-    from prodguard.guard._pii_types import PiiSettings
+    from prodguard.guard._pii.analyzer import PiiAnalyzer
+    from prodguard.guard._pii.types import PiiSettings
 
     values: dict[str, Any] = dict(options)  # lists arrive as tuples (hashable for the cache)
     return PiiAnalyzer(PiiSettings(**values))
@@ -209,7 +209,7 @@ class Guard:
         analyzer = self._pii_analyzer()
         if analyzer is None:
             return None  # unavailable, and the policy fails open
-        from prodguard.guard._pii import PiiVault
+        from prodguard.guard._pii.analyzer import PiiVault
 
         return PiiVault(analyzer)
 
@@ -324,7 +324,7 @@ class Guard:
             self.accounting.finish(call, usage=used, error=error)
         if not self.policy.audit.enabled:
             return
-        from prodguard.guard._audit_record import audit_record
+        from prodguard.guard._audit.record import audit_record
 
         if usage is None and response is not None:
             usage = getattr(response, "usage", None)
@@ -336,8 +336,8 @@ class Guard:
         return self._audit
 
     def _open_audit_log(self) -> Any:
-        from prodguard.guard._audit import AuditLog
-        from prodguard.guard._audit_keys import Keyring
+        from prodguard.guard._audit.keys import Keyring
+        from prodguard.guard._audit.log import AuditLog
 
         settings = self.policy.audit
         keys = Keyring.from_file(settings.key_file) if settings.key_file and "PRODGUARD_LOG_KEYS" not in os.environ else None

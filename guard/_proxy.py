@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from prodguard.guard._backoff import asend, send
 from prodguard.guard._budget import SoftLimitReached
 from prodguard.guard._pipeline import CONVERSATION, END_USER, Call, Guard, Moderate, adrive, drive
-from prodguard.guard._policy import Policy
+from prodguard.guard._policy.policy import Policy
 from prodguard.guard._stream import AsyncGuardedStream, GuardedStream
 from prodguard.guard._text import CHAT, EMBEDDINGS, RESPONSES
 
@@ -208,7 +208,7 @@ def end_user(identifier: str) -> Iterator[None]:
 def conversation(client: Any) -> Iterator[Any]:
     """Keep one PII vault across the calls in this scope, so a value keeps its placeholder from turn
     to turn. ``client`` is a protected client (or ``None`` for the installed guard)."""
-    from prodguard.guard._pii import PiiVault
+    from prodguard.guard._pii.analyzer import PiiVault
 
     guard = client.guard if isinstance(client, GuardedClient) else _installed_guard()
     analyzer = guard._pii_analyzer()

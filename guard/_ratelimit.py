@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prodguard.guard._errors import RateLimited
-from prodguard.guard._policy_limits import RateLimitRule
-from prodguard.guard._state import WindowAsk
+from prodguard.guard._policy.limits import RateLimitRule
+from prodguard.guard._state.backend import WindowAsk
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from prodguard.guard._errors import InputRejected
-from prodguard.guard._policy import SanitizeSettings
+from prodguard.guard._policy.policy import SanitizeSettings
 
 _KEEP_CONTROLS = frozenset("\n\t\r")
 # A rough, tokenizer-free estimate: English text averages about four characters per token.

@@ -17,8 +17,8 @@ import pytest
 from prodguard.errors import ConfigError
 from prodguard.guard import BudgetExceeded, GuardUnavailable, Policy, SoftLimitReached, protect, tags
 from prodguard.guard._budget import parse_counter_key
-from prodguard.guard._state import Admission, CounterAsk, open_backend
-from prodguard.guard._state_sqlite import SQLiteBackend
+from prodguard.guard._state.backend import Admission, CounterAsk, open_backend
+from prodguard.guard._state.sqlite import SQLiteBackend
 from prodguard.guard.testing import FakeOpenAI
 from tests.limits_support import (
     QUIET,

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from prodguard.guard import ModerationFlagged, caching
-from prodguard.guard._state import close_backends
+from prodguard.guard._state.backend import close_backends
 from prodguard.guard.testing import FakeOpenAI
 from tests.fakes import openai_project_key
 from tests.limits_support import QUIET, chat, guarded, run_workers

@@ -11,7 +11,7 @@ import pytest
 from openai import OpenAI
 
 from prodguard.guard import AuditLog, ModerationFlagged, Policy, protect
-from prodguard.guard._audit_errors import AuditKeyError
+from prodguard.guard._audit.errors import AuditKeyError
 from prodguard.guard.testing import FakeOpenAI
 from tests.fakes import openai_project_key
 

@@ -62,8 +62,8 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from prodguard.errors import ConfigError
-from prodguard.guard._pii_shapes import ProdguardPersonCueRecognizer, ProdguardStreetAddressRecognizer
-from prodguard.guard._pii_types import NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
+from prodguard.guard._pii.shapes import ProdguardPersonCueRecognizer, ProdguardStreetAddressRecognizer
+from prodguard.guard._pii.types import NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
 
 # -- email ----------------------------------------------------------------------------------------------
 

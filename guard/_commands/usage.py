@@ -14,10 +14,10 @@ from typing import Any, TextIO
 
 from prodguard.guard._budget import _period, parse_counter_key
 from prodguard.guard._errors import GuardUnavailable
-from prodguard.guard._policy import Policy
-from prodguard.guard._policy_limits import BudgetRule
+from prodguard.guard._policy.limits import BudgetRule
+from prodguard.guard._policy.policy import Policy
 from prodguard.guard._prices import usd
-from prodguard.guard._state import CounterState, StateUnavailable, open_backend
+from prodguard.guard._state.backend import CounterState, StateUnavailable, open_backend
 
 _METRICS = (("requests", 0), ("tokens", 1), ("cost_usd", 2))
 

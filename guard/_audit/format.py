@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from prodguard.guard._audit_keys import KEY_ID_MAX, AuditKey
+from prodguard.guard._audit.keys import KEY_ID_MAX, AuditKey
 
 MAGIC = b"PGAUDLOG"
 VERSION = 1

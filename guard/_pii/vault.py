@@ -16,10 +16,10 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from prodguard.guard._pii_types import PiiSpan, PiiVaultError
+from prodguard.guard._pii.types import PiiSpan, PiiVaultError
 
 if TYPE_CHECKING:
-    from prodguard.guard._pii import PiiAnalyzer
+    from prodguard.guard._pii.analyzer import PiiAnalyzer
 
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z_]*)_(\d{1,9})>")
 # What a placeholder looks like before its closing ">" has arrived.

@@ -35,8 +35,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 
-from prodguard.guard._audit_errors import AuditKeyError, AuditLogError, TamperDetected
-from prodguard.guard._audit_format import (
+from prodguard.guard._audit.errors import AuditKeyError, AuditLogError, TamperDetected
+from prodguard.guard._audit.format import (
     CORRUPT,
     FRAME_CRC,
     FRAME_FIELDS,

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from prodguard.config import ProjectConfig, find_config, load_project_config
 from prodguard.errors import ConfigError
-from prodguard.guard._policy_limits import (
+from prodguard.guard._policy.limits import (
     DEFAULT_BACKEND,
     USAGE_KEYS,
     AccountingSettings,

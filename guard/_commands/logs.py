@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from prodguard.errors import UsageError
-from prodguard.guard._audit import AuditLog, TornTailWarning
-from prodguard.guard._audit_errors import TamperDetected
-from prodguard.guard._audit_keys import Keyring, add_key_to_file, format_key, generate_key
+from prodguard.guard._audit.errors import TamperDetected
+from prodguard.guard._audit.keys import Keyring, add_key_to_file, format_key, generate_key
+from prodguard.guard._audit.log import AuditLog, TornTailWarning
 
 DEFAULT_DIRECTORY = ".prodguard/audit"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -49,7 +49,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 
 def _policy_audit(config: str | None) -> Any:
     """The ``[tool.prodguard.guard.audit]`` settings (directory, retention_days) of the project."""
-    from prodguard.guard._policy import Policy
+    from prodguard.guard._policy.policy import Policy
 
     return Policy.load(config).audit
 

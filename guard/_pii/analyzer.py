@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prodguard.errors import ConfigError
-from prodguard.guard._pii_types import (
+from prodguard.guard._pii.types import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
     NER_ENTITIES,
@@ -34,12 +34,12 @@ from prodguard.guard._pii_types import (
     PiiUnavailable,
     PiiVaultError,
 )
-from prodguard.guard._pii_vault import PiiVault, StreamRestorer
+from prodguard.guard._pii.vault import PiiVault, StreamRestorer
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
-    from prodguard.guard._pii_nlp import GatedSpacyNlpEngine
+    from prodguard.guard._pii.nlp import GatedSpacyNlpEngine
 
 __all__ = [
     "DEFAULT_ENTITIES",
@@ -77,8 +77,8 @@ class PiiAnalyzer:
         try:
             from presidio_analyzer import AnalyzerEngine
 
-            from prodguard.guard._pii_nlp import GatedSpacyNlpEngine
-            from prodguard.guard._pii_recognizers import (
+            from prodguard.guard._pii.nlp import GatedSpacyNlpEngine
+            from prodguard.guard._pii.recognizers import (
                 PREFILTERS,
                 TextContextEnhancer,
                 build_registries,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prodguard.guard._pipeline import Call
-from prodguard.guard._policy import Policy
+from prodguard.guard._policy.policy import Policy
 
 
 def _usage(usage: Any) -> dict[str, Any] | None:

@@ -23,8 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from prodguard.guard._audit_errors import AuditKeyError, AuditLogError, TamperDetected
-from prodguard.guard._audit_format import (
+from prodguard.guard._audit.errors import AuditKeyError, AuditLogError, TamperDetected
+from prodguard.guard._audit.format import (
     MAX_CIPHERTEXT,
     FormatError,
     KeyCipher,
@@ -34,9 +34,9 @@ from prodguard.guard._audit_format import (
     parse_header,
     seal_frame,
 )
-from prodguard.guard._audit_keys import Keyring
-from prodguard.guard._audit_walk import KEY_PROBLEMS, Head, Problem, RawRecord, VerifyReport, Walker
-from prodguard.guard._audit_writer import (
+from prodguard.guard._audit.keys import Keyring
+from prodguard.guard._audit.walk import KEY_PROBLEMS, Head, Problem, RawRecord, VerifyReport, Walker
+from prodguard.guard._audit.writer import (
     LOCK_NAME,
     SegmentWriter,
     WriterOptions,

@@ -331,11 +331,11 @@ def _create(url: str) -> StateBackend:
     if url == "memory" or url.startswith("memory://"):
         return MemoryBackend(url)
     if url.startswith("sqlite:///"):
-        from prodguard.guard._state_sqlite import SQLiteBackend
+        from prodguard.guard._state.sqlite import SQLiteBackend
 
         return SQLiteBackend(url)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from prodguard.guard._state_redis import RedisBackend
+        from prodguard.guard._state.redis import RedisBackend
 
         return RedisBackend(url)
     raise ValueError(f"unknown state backend {url!r}")

@@ -37,7 +37,7 @@ from spacy.pipeline import EntityRecognizer
 from spacy.strings import StringStore
 from spacy.tokens import Doc
 
-from prodguard.guard._pii_types import PiiUnavailable
+from prodguard.guard._pii.types import PiiUnavailable
 
 # spaCy labels -> Presidio entity names; anything else (CARDINAL, MONEY, ...) is dropped.
 LABELS = {

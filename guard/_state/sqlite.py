@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from prodguard.guard._state import (
+from prodguard.guard._state.backend import (
     Admission,
     Admitted,
     Amounts,

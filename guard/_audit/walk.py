@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 
-from prodguard.guard._audit_format import (
+from prodguard.guard._audit.format import (
     CORRUPT,
     FRAME_CRC,
     FRAME_FIELDS,
@@ -37,7 +37,7 @@ from prodguard.guard._audit_format import (
     parse_header,
     read_frame_head,
 )
-from prodguard.guard._audit_keys import Keyring
+from prodguard.guard._audit.keys import Keyring
 
 KEY_PROBLEMS = frozenset({"unknown-key", "wrong-key"})
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from prodguard.guard._state import (
+from prodguard.guard._state.backend import (
     Admission,
     Admitted,
     Amounts,

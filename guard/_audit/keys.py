@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prodguard.guard._audit_errors import AuditKeyError
+from prodguard.guard._audit.errors import AuditKeyError
 
 ENV_KEYS = "PRODGUARD_LOG_KEYS"
 ENV_KEY_FILE = "PRODGUARD_LOG_KEY_FILE"
