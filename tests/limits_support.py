@@ -8,6 +8,7 @@ admissions race for real.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import traceback
@@ -17,6 +18,7 @@ from typing import Any
 from openai import OpenAI
 
 from prodguard.guard import BudgetExceeded, Policy, RateLimited, protect
+from prodguard.guard import end_user as guard_end_user
 
 # Only the usage steps: each test isolates budgets, limits, backoff or the cache.
 QUIET: dict[str, Any] = {
@@ -41,9 +43,11 @@ def guarded(base_url: str, mapping: Mapping[str, Any] | Policy, **options: Any) 
     return protect(raw_client(base_url, **options), chosen)
 
 
-def chat(client: Any, text: str = "hello there", **kwargs: Any) -> Any:
+def chat(client: Any, text: str = "hello there", *, end_user: str | None = None, **kwargs: Any) -> Any:
+    """One chat call; ``end_user`` runs it inside ``prodguard.guard.end_user``."""
     kwargs.setdefault("max_tokens", 16)
-    return client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": text}], **kwargs)
+    with guard_end_user(end_user) if end_user is not None else contextlib.nullcontext():
+        return client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": text}], **kwargs)
 
 
 def _context() -> Any:

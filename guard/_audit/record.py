@@ -9,15 +9,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from prodguard.guard._pipeline import Call
+from prodguard.guard._call import Call
 from prodguard.guard._policy.policy import Policy
 
 
 def _usage(usage: Any) -> dict[str, Any] | None:
-    if usage is None:
+    if not isinstance(usage, dict):
         return None
-    data = usage.model_dump() if hasattr(usage, "model_dump") else dict(usage)
-    return {k: v for k, v in data.items() if isinstance(v, int)}
+    return {k: v for k, v in usage.items() if isinstance(v, int)}
 
 
 def _digest(value: Any) -> str:
@@ -25,9 +24,7 @@ def _digest(value: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def audit_record(
-    policy: Policy, call: Call, *, response: Any = None, usage: Any = None, error: BaseException | None = None
-) -> dict[str, Any]:
+def audit_record(policy: Policy, call: Call, *, error: BaseException | None = None) -> dict[str, Any]:
     content = policy.audit.content
     record: dict[str, Any] = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -35,17 +32,18 @@ def audit_record(
         "organization": call.client.organization,
         "project": call.client.project,
         "key_fingerprint": call.client.key_fingerprint[:15] + "…" if call.client.key_fingerprint else None,
-        "endpoint": call.endpoint,
-        "model": call.sent.get("model") or call.params.get("model"),
+        "endpoint": call.route.name,
+        "model": call.model or None,
         "stream": call.stream,
-        "usage": _usage(usage),
-        "moderation": call.moderation,
+        "usage": _usage(call.usage),
+        "moderation": [{"where": m.where, "flagged": m.flagged, "categories": list(m.categories)} for m in call.moderation],
         "decisions": list(call.decisions),
         "latency_ms": round((time.perf_counter() - call.started) * 1000, 3),
         "end_user": call.end_user_hash,
         "error": type(error).__name__ if error is not None else None,
     }
-    request = {k: v for k, v in call.sent.items() if k in ("messages", "input", "instructions")}
+    body = call.body if isinstance(call.body, dict) else {}
+    request = {k: v for k, v in body.items() if k in ("messages", "input", "instructions", "prompt")}
     if content == "redacted":
         record["request"] = request
         record["response"] = call.output

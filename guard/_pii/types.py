@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from prodguard.errors import ConfigError
+from prodguard.errors import ConfigError, ProdguardError
 
 # What the guard redacts unless told otherwise. These are the identifiers that single out a person or
 # give access to their money: names, contact details, payment and identity numbers, network addresses
@@ -60,7 +60,7 @@ NER_RECOGNIZER_NAME = "SpacyRecognizer"
 _REGION = re.compile(r"[A-Z]{2}")
 
 
-class PiiError(Exception):
+class PiiError(ProdguardError):
     """Root of the PII module's errors. Messages never contain a detected value."""
 
 

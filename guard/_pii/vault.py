@@ -14,12 +14,15 @@ import json
 import os
 import re
 import threading
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prodguard.guard._pii.types import PiiSpan, PiiVaultError
 
-if TYPE_CHECKING:
-    from prodguard.guard._pii.analyzer import PiiAnalyzer
+
+class PiiAnalyzer(Protocol):
+    """What a vault needs from an analyzer (``prodguard.guard._pii.analyzer.PiiAnalyzer`` is one)."""
+
+    def analyze(self, text: str) -> list[PiiSpan]: ...
 
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z_]*)_(\d{1,9})>")
 # What a placeholder looks like before its closing ">" has arrived.
@@ -173,8 +176,11 @@ class StreamRestorer:
         self._json = json_string
         self._pending = ""
 
-    def feed(self, chunk: str) -> str:
+    def feed(self, chunk: str, last: bool = False) -> str:
         buffer = self._pending + chunk
+        if last:
+            self._pending = ""
+            return self._vault.restore(buffer, json_string=self._json)
         cut = buffer.rfind("<")
         if cut == -1 or len(buffer) - cut > _MAX_PLACEHOLDER or not _PARTIAL.fullmatch(buffer, cut):
             cut = len(buffer)

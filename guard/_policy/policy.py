@@ -68,6 +68,8 @@ class PiiPolicy:
 class ModerationSettings:
     enabled: bool = True
     fail: Fail = "closed"
+    # Azure OpenAI has no moderations route and filters content itself: rely on that, or refuse.
+    azure: Literal["content_filter", "refuse"] = "content_filter"
     model: str = "omni-moderation-latest"
     check_output: bool = True
     # Per-category score thresholds; a category at or above its threshold counts as flagged even when
@@ -81,7 +83,7 @@ class ModerationSettings:
 @dataclass(frozen=True)
 class EndUserSettings:
     enabled: bool = True
-    salt: str | None = None  # default: PRODGUARD_END_USER_SALT
+    salt: str | None = None  # default: PRODGUARD_END_USER_SALT, else a random salt kept with the state
     parameter: Literal["safety_identifier", "user"] = "safety_identifier"
 
 
@@ -112,9 +114,19 @@ _CHOICES = {
     ("pii", "fail"): ("open", "closed"),
     ("moderation", "fail"): ("open", "closed"),
     ("end_user", "parameter"): ("safety_identifier", "user"),
+    ("moderation", "azure"): ("content_filter", "refuse"),
     ("audit", "content"): ("redacted", "hashes", "metadata"),
     ("audit", "fsync"): ("always", "interval", "never"),
 }
+
+
+@dataclass(frozen=True)
+class RuleChoice:
+    """The catalogue the secrets step uses: the same packs and enable/disable lists as the scanner."""
+
+    packs: tuple[str, ...] = ()
+    enable: tuple[str, ...] = ()
+    disable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,11 @@ class Policy:
 
     environment: str | None = None
     environments: EnvironmentPolicy = field(default_factory=EnvironmentPolicy)
+    # What to do with a route the guard cannot inspect (file uploads, realtime WebSockets).
+    unguarded: Literal["refuse", "warn", "allow"] = "refuse"
+    rules: RuleChoice = field(default_factory=RuleChoice)
+    # Where the guard keeps what it writes by itself (the generated end-user salt): next to the config.
+    state_dir: str = ".prodguard"
     environment_check: EnvironmentCheck = field(default_factory=EnvironmentCheck)
     sanitize: SanitizeSettings = field(default_factory=SanitizeSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
@@ -164,10 +181,10 @@ def _from_mapping(config: ProjectConfig, environments: EnvironmentPolicy | None)
     raw = config.table.get("guard", {})
     if not isinstance(raw, dict):
         raise config.error("[guard] must be a table", "guard")
-    unknown = set(raw) - set(_SECTIONS) - {"environment", *USAGE_KEYS}
+    unknown = set(raw) - set(_SECTIONS) - {"environment", "unguarded", *USAGE_KEYS}
     if unknown:
         key = sorted(unknown)[0]
-        known = ", ".join(["environment", *_SECTIONS, *USAGE_KEYS])
+        known = ", ".join(["environment", "unguarded", *_SECTIONS, *USAGE_KEYS])
         raise config.error(f"unknown key {key!r} in the guard policy (known: {known})", "guard", key)
     policy = Policy(environments=environments or EnvironmentPolicy())
     environment = raw.get("environment")
@@ -176,11 +193,23 @@ def _from_mapping(config: ProjectConfig, environments: EnvironmentPolicy | None)
     if environment is not None and policy.environments.declared and policy.environments.get(environment) is None:
         names = ", ".join(e.name for e in policy.environments.environments)
         raise config.error(f"environment {environment!r} is not declared (declared: {names})", "guard", "environment")
-    changes: dict[str, Any] = {"environment": environment}
+    changes: dict[str, Any] = {"environment": environment, "state_dir": str(config.root / ".prodguard")}
+    unguarded = raw.get("unguarded", "refuse")
+    if unguarded not in ("refuse", "warn", "allow"):
+        raise config.error("unguarded must be one of: refuse, warn, allow", "guard", "unguarded")
+    changes["unguarded"] = unguarded
+    if config.source is not None:
+        from prodguard.scanner.settings import settings_from_config
+
+        scan = settings_from_config(config)
+        changes["rules"] = RuleChoice(scan.packs, scan.enable, scan.disable)
     for name, section_type in _SECTIONS.items():
         if name in raw:
             changes[name] = _section(config, name, section_type, raw[name])
     changes.update(parse_usage_sections(config, raw))
+    if "audit" in changes:  # like the state backend, the audit directory is relative to the config file
+        audit = changes["audit"]
+        changes["audit"] = replace(audit, directory=str(config.root / audit.directory))
     return replace(policy, **changes)
 
 

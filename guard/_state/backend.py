@@ -33,13 +33,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from prodguard.errors import ProdguardError
+
 METRICS = ("requests", "tokens", "cost")
 Amounts = tuple[int, int, int]  # requests, tokens, nano-USD
 Limits = tuple[int | None, int | None, int | None]  # None: no limit on that metric
 ZERO: Amounts = (0, 0, 0)
 
 
-class StateUnavailable(Exception):
+class StateUnavailable(ProdguardError):
     """The backend could not be reached or failed; the message names the backend, never a key's content."""
 
 
@@ -315,7 +317,12 @@ def open_backend(url: str) -> StateBackend:
     with _OPEN_LOCK:
         found = _OPEN.get(key)
         if found is None:
-            found = _OPEN[key] = _create(url)
+            try:
+                found = _OPEN[key] = _create(url)
+            except StateUnavailable:
+                raise
+            except Exception as exc:  # the one place backend errors become ours (redis missing, bad URL, ...)
+                raise StateUnavailable(f"state backend cannot be opened ({type(exc).__name__}: {exc})") from None
         return found
 
 
