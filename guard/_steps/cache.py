@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Iterator
 
-from prodguard.guard._call import Call, CacheState, Json
+from prodguard.guard._call import CacheState, Call, Json
 from prodguard.guard._io import Flow
 from prodguard.guard._policy.limits import CacheSettings
 from prodguard.guard._state.backend import StateBackend, StateUnavailable, open_backend

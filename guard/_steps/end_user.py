@@ -56,9 +56,9 @@ class EndUserStep(StepBase):
     def request(self, call: Call) -> Flow[None]:
         if call.end_user_hash is None:
             return
-        if call.route.kind in ("chat", "responses") and isinstance(call.body, dict):
-            if self.settings.parameter not in call.body:
-                call.body = {**call.body, self.settings.parameter: call.end_user_hash}
-                call.changed = True
+        body = call.body
+        if call.route.kind in ("chat", "responses") and isinstance(body, dict) and self.settings.parameter not in body:
+            call.body = {**body, self.settings.parameter: call.end_user_hash}
+            call.changed = True
         return
         yield
