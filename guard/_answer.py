@@ -43,13 +43,17 @@ class AnswerPipe:
         return _Slot(scan, restore)
 
     def scan_whole(self, text: str) -> str:
-        for f in self._new_slot().scan:
-            text = f.feed(text, True)
+        for step in self.steps:
+            found = step.text(self.call)
+            if found is not None:
+                text = found.feed(text, True)
         return text
 
     def restore_whole(self, text: str) -> str:
-        for f in self._new_slot().restore:
-            text = f.feed(text, True)
+        for step in self.steps:
+            found = step.restore(self.call)
+            if found is not None:
+                text = found.feed(text, True)
         return text
 
     def piece(self, key: Key, text: str, last: bool = False) -> str:

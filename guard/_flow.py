@@ -82,7 +82,7 @@ class _Status(Exception):
 
 
 def _send(guard: Guard, call: Call, request: httpx2.Request, retries: int | None) -> Flow[httpx2.Response]:
-    plan = RetryPlan(guard.policy.backoff, retries) if retries is not None else None
+    plan: RetryPlan | None = None  # made at the first failure: most requests never need one
     while True:
         if call.lease is not None:
             call.lease.sent = True
@@ -91,6 +91,7 @@ def _send(guard: Guard, call: Call, request: httpx2.Request, retries: int | None
         try:
             response: httpx2.Response = yield Send(request)
         except httpx2.TransportError as exc:
+            plan = plan or (RetryPlan(guard.policy.backoff, retries) if retries is not None else None)
             delay = plan.next_delay(exc) if plan is not None else None
             if delay is None:
                 if plan is None:
@@ -99,6 +100,8 @@ def _send(guard: Guard, call: Call, request: httpx2.Request, retries: int | None
                 error = openai.APITimeoutError if isinstance(exc, httpx2.TimeoutException) else openai.APIConnectionError
                 raise error(request=request) from exc
         else:
+            if response.status_code >= 400 and retries is not None:
+                plan = plan or RetryPlan(guard.policy.backoff, retries)
             delay = plan.next_delay(response) if plan is not None and response.status_code >= 400 else None
             if delay is None:
                 if plan is not None and response.status_code >= 400:

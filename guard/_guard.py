@@ -42,23 +42,18 @@ def scrubber_for(rules: RuleChoice) -> Scrubber:
     return Scrubber.build(load_catalogue(rules.packs).select(rules.enable, rules.disable))
 
 
-@lru_cache(maxsize=64)
-def _fingerprint(token: str) -> str:
-    return key_fingerprint(token)
-
-
 def client_info(headers: httpx2.Headers, azure: bool) -> ClientInfo:
     """Organization, project and key fingerprint from the effective headers of a request."""
-    token = headers.get("api-key")
-    authorization = headers.get("authorization")
+    return _client_info(
+        headers.get("openai-organization"), headers.get("openai-project"), headers.get("authorization"), headers.get("api-key"), azure
+    )
+
+
+@lru_cache(maxsize=64)
+def _client_info(organization: str | None, project: str | None, authorization: str | None, token: str | None, azure: bool) -> ClientInfo:
     if token is None and authorization is not None and authorization[:7].lower() == "bearer ":
         token = authorization[7:].strip()
-    return ClientInfo(
-        organization=headers.get("openai-organization") or None,
-        project=headers.get("openai-project") or None,
-        key_fingerprint=_fingerprint(token) if token else None,
-        azure=azure,
-    )
+    return ClientInfo(organization or None, project or None, key_fingerprint(token) if token else None, azure)
 
 
 class Guard:

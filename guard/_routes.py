@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 BodyKind = Literal["json", "none", "multipart", "binary"]
@@ -57,6 +58,7 @@ def route_name(method: str, path: str, base_path: str) -> str:
     return f"{method.upper()} /" + "/".join(_segment(p) for p in relative.split("/") if p)
 
 
+@lru_cache(maxsize=1024)
 def classify(method: str, path: str, base_path: str, content_type: str | None, has_body: bool) -> Route:
     name = route_name(method, path, base_path)
     body: BodyKind

@@ -11,6 +11,7 @@ cannot run, the request is refused (``GuardUnavailable``).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -120,6 +121,10 @@ _CHOICES = {
 }
 
 
+# Every key [tool.prodguard.guard] may hold; prodguard.schema uses it to say where a misplaced one belongs.
+GUARD_KEYS = frozenset({"environment", "unguarded", *_SECTIONS, *USAGE_KEYS})
+
+
 @dataclass(frozen=True)
 class RuleChoice:
     """The catalogue the secrets step uses: the same packs and enable/disable lists as the scanner."""
@@ -173,15 +178,19 @@ class Policy:
         config_path = Path(chosen) if chosen else find_config(Path.cwd())
         if chosen and not Path(chosen).is_file():
             raise ConfigError("config file not found", path=str(chosen))
-        config = load_project_config(config_path)
-        return _from_mapping(config, load_environments(config))
+        return policy_from_config(load_project_config(config_path))
+
+
+def policy_from_config(config: ProjectConfig) -> Policy:
+    """The policy a loaded project configuration describes (its ``guard`` table and environments)."""
+    return _from_mapping(config, load_environments(config))
 
 
 def _from_mapping(config: ProjectConfig, environments: EnvironmentPolicy | None) -> Policy:
     raw = config.table.get("guard", {})
     if not isinstance(raw, dict):
         raise config.error("[guard] must be a table", "guard")
-    unknown = set(raw) - set(_SECTIONS) - {"environment", "unguarded", *USAGE_KEYS}
+    unknown = set(raw) - GUARD_KEYS
     if unknown:
         key = sorted(unknown)[0]
         known = ", ".join(["environment", "unguarded", *_SECTIONS, *USAGE_KEYS])
@@ -213,6 +222,25 @@ def _from_mapping(config: ProjectConfig, environments: EnvironmentPolicy | None)
     return replace(policy, **changes)
 
 
+_OPTIONAL_INTS = frozenset({"retention_days"})
+_MAX_INT = 2**53
+
+
+def _check_pii(config: ProjectConfig, options: dict[str, Any]) -> None:
+    """The analyzer settings, checked now (entity names included) with the file and line of the table;
+    ``_pii.types`` imports neither Presidio nor spaCy."""
+    from prodguard.guard._pii.types import PiiSettings
+
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    try:
+        PiiSettings(**values)
+    except TypeError as exc:
+        key = next((k for k in options if k not in {f.name for f in fields(PiiSettings)}), None)
+        raise config.error(f"invalid [guard.pii] option: {exc}", "guard", "pii", *((key,) if key else ())) from None
+    except ConfigError as exc:
+        raise config.error(str(exc), "guard", "pii") from None
+
+
 def _section(config: ProjectConfig, name: str, section_type: type, raw: Any) -> Any:
     if not isinstance(raw, dict):
         raise config.error(f"[guard.{name}] must be a table", "guard", name)
@@ -224,6 +252,7 @@ def _section(config: ProjectConfig, name: str, section_type: type, raw: Any) -> 
         options = {k: v for k, v in raw.items() if k not in ("enabled", "fail")}
         raw = {k: v for k, v in raw.items() if k in ("enabled", "fail")}
         values["options"] = options
+        _check_pii(config, options)
     for key, value in raw.items():
         if key not in allowed:
             raise config.error(f"unknown key {key!r} in [guard.{name}] (known: {', '.join(allowed)})", "guard", name, key)
@@ -235,14 +264,16 @@ def _section(config: ProjectConfig, name: str, section_type: type, raw: Any) -> 
         elif isinstance(expected, bool):
             if not isinstance(value, bool):
                 raise config.error(f"{name}.{key} must be true or false", "guard", name, key)
-        elif isinstance(expected, int) and not isinstance(expected, bool):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        elif (isinstance(expected, int) and not isinstance(expected, bool)) or key in _OPTIONAL_INTS:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value > _MAX_INT:
                 raise config.error(f"{name}.{key} must be a positive integer", "guard", name, key)
         elif isinstance(expected, Mapping):
-            if not isinstance(value, dict) or not all(isinstance(v, (int, float)) for v in value.values()):
-                raise config.error(f"{name}.{key} must be a table of numbers", "guard", name, key)
+            if not isinstance(value, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value.values()
+            ):
+                raise config.error(f"{name}.{key} must be a table of finite numbers", "guard", name, key)
             value = {str(k): float(v) for k, v in value.items()}
-        elif (expected is None or isinstance(expected, str)) and not isinstance(value, (str, int)):
+        elif (expected is None or isinstance(expected, str)) and not isinstance(value, str):
             raise config.error(f"{name}.{key} must be a string", "guard", name, key)
         values[key] = value
     return replace(defaults, **values)

@@ -32,7 +32,7 @@ CONVERSATION: contextvars.ContextVar[PiiVault | None] = contextvars.ContextVar("
 
 def pii_settings(options: Mapping[str, Any]) -> PiiSettings:
     """The analyzer settings ``[guard.pii]`` describes; ``ConfigError`` for unknown keys or entities."""
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     try:
         return PiiSettings(**values)
     except TypeError as exc:
@@ -59,7 +59,8 @@ class PiiStep(StepBase):
         except ConfigError:
             raise
         except Exception as exc:
-            return self._failed("pii is unavailable", exc)
+            self._failed("pii is unavailable", exc)
+            return None
 
     def new_vault(self) -> PiiVault | None:
         analyzer = self.analyzer()
@@ -89,4 +90,3 @@ class PiiStep(StepBase):
         if what not in self._warned:
             self._warned.add(what)
             log.warning("prodguard: %s (%s); sending unredacted (pii.fail = open)", what, type(exc).__name__)
-        return None
