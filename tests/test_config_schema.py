@@ -66,3 +66,15 @@ def test_audit_directory_and_state_are_relative_to_the_config_file(tmp_path: Pat
     policy = Policy.load(path)
     assert policy.audit.directory == str(tmp_path / "logs" / "audit")
     assert policy.state_dir == str(tmp_path / ".prodguard")
+
+
+def test_missing_optional_dependency_names_the_extra(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    # A core-only install: the audit log's cryptography is not importable.
+    for name in [m for m in sys.modules if m == "cryptography" or m.startswith(("cryptography.", "prodguard.guard._audit"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    result = run_cli("logs", "verify", "--dir", str(tmp_path), cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "pip install 'prodguard[guard]'" in (result.stderr or result.output) and "Traceback" not in result.output
