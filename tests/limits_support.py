@@ -93,3 +93,55 @@ def budget_worker(base_url: str, mapping: dict[str, Any], calls: int, start: Any
     except BaseException:
         results.put({"error": traceback.format_exc()})
 
+
+
+def _routes(client: Any, text: str) -> list[Callable[[], Any]]:
+    """One request on each content route; streams are read to the end, one is closed after its first
+    chunk (a cancelled stream)."""
+    messages = [{"role": "user", "content": text}]
+
+    def streamed() -> None:
+        for _ in client.chat.completions.create(model="gpt-test", messages=messages, max_tokens=16, stream=True):
+            pass
+
+    def cancelled() -> None:
+        stream = client.chat.completions.create(model="gpt-test", messages=messages, max_tokens=16, stream=True)
+        next(iter(stream))
+        stream.close()
+
+    def helper_stream() -> None:
+        with client.chat.completions.stream(model="gpt-test", messages=messages, max_tokens=16) as stream:
+            stream.until_done()
+
+    def responses_stream() -> None:
+        with client.responses.stream(model="gpt-test", input=text, max_output_tokens=16) as stream:
+            stream.until_done()
+
+    return [
+        lambda: chat(client, text),
+        streamed,
+        cancelled,
+        helper_stream,
+        lambda: client.responses.create(model="gpt-test", input=text, max_output_tokens=16),
+        responses_stream,
+        lambda: client.chat.completions.with_raw_response.create(model="gpt-test", messages=messages, max_tokens=16).parse(),
+        lambda: client.embeddings.create(model="text-embedding-3-small", input=text),
+    ]
+
+
+def route_worker(base_url: str, mapping: dict[str, Any], calls: int, start: Any, results: Any) -> None:
+    """Make ``calls`` guarded requests rotating over every content route; report (sent, refused)."""
+    try:
+        client = guarded(base_url, mapping)
+        start.wait(30)
+        sent = refused = 0
+        for i in range(calls):
+            routes = _routes(client, f"worker {os.getpid()} call {i}")
+            try:
+                routes[(os.getpid() + i) % len(routes)]()
+                sent += 1
+            except BudgetExceeded:
+                refused += 1
+        results.put((sent, refused))
+    except BaseException:
+        results.put({"error": traceback.format_exc()})

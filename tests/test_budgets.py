@@ -29,6 +29,7 @@ from tests.limits_support import (
     guarded,
     policy,
     raw_client,
+    route_worker,
     run_workers,
 )
 from tests.redis_server import RedisServer
@@ -214,6 +215,33 @@ def test_eight_processes_never_overspend_a_hard_budget(kind: str, server: FakeOp
     assert server.count("/chat/completions") == allowed
     spent, reserved = only_counter(url)
     assert spent[0] == allowed and reserved == (0, 0, 0)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_every_route_shares_the_budget_under_concurrency(kind: str, server: FakeOpenAI, tmp_path: Path, redis: RedisServer) -> None:
+    """Plain, streamed, cancelled, helper-streamed, raw and embedding calls from 8 processes (each its own
+    backend connection): exactly K are admitted, and no lease is left behind."""
+    url = _backend_url(kind, tmp_path, redis)
+    allowed = 21
+    mapping = {"backend": url, "budgets": [{"scope": "global", "period": "day", "max_requests": allowed}]}
+    results = run_workers(route_worker, [(server.base_url, mapping, 8)] * 8, timeout=120)
+    assert sum(r[0] for r in results) == allowed and sum(r[1] for r in results) == 8 * 8 - allowed
+    assert len([r for r in server.requests if r.route != "/moderations"]) == allowed
+    spent, reserved = only_counter(url)
+    assert spent[0] == allowed and reserved == (0, 0, 0)
+
+
+def test_failed_and_cancelled_streams_close_their_lease(server: FakeOpenAI, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    client = guarded(server.base_url, {"backend": url, "budgets": [{"scope": "global", "period": "day", "max_requests": 10}]})
+    server.drop_connection(after_events=2)
+    with pytest.raises(openai.APIConnectionError):
+        list(chat(client, "one two three four", stream=True))
+    stream = chat(client, "one two three four", stream=True)
+    next(iter(stream))
+    stream.close()
+    spent, reserved = only_counter(url)
+    assert reserved == (0, 0, 0) and spent[0] == 2  # both had started upstream: charged, never left leased
 
 
 def test_token_budget_is_never_overspent_under_concurrency(server: FakeOpenAI, tmp_path: Path) -> None:
