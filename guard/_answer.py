@@ -43,15 +43,15 @@ class AnswerPipe:
         return _Slot(scan, restore)
 
     def scan_whole(self, text: str) -> str:
-        for step in self.steps:
-            found = step.text(self.call)
-            if found is not None:
-                text = found.feed(text, True)
-        return text
+        return self._whole_with("text", text)
 
     def restore_whole(self, text: str) -> str:
+        return self._whole_with("restore", text)
+
+    def _whole_with(self, hook: str, text: str) -> str:
+        """``text`` as one complete piece through each step's ``text`` (or ``restore``) filter."""
         for step in self.steps:
-            found = step.restore(self.call)
+            found = getattr(step, hook)(self.call)
             if found is not None:
                 text = found.feed(text, True)
         return text

@@ -46,28 +46,20 @@ def map_texts(value: Json, fn: TextFn, *, binary: bool = False, key: str | None 
         new = fn(value)
         return value if new == value else new
     if isinstance(value, dict):
-        out: dict[str, Any] | None = None
-        for name, item in value.items():
-            if name in STRUCTURAL or not isinstance(item, (str, dict, list)):
-                continue
-            new_item = map_texts(item, fn, binary=binary, key=name)
-            if new_item is not item:
-                if out is None:
-                    out = dict(value)
-                out[name] = new_item
-        return value if out is None else out
-    if isinstance(value, list):
-        changed: list[Any] | None = None
-        for index, item in enumerate(value):
-            if not isinstance(item, (str, dict, list)):
-                continue
-            new_item = map_texts(item, fn, binary=binary, key=key)
+        items: Any = ((name, item, name) for name, item in value.items() if name not in STRUCTURAL)
+    elif isinstance(value, list):
+        items = ((index, item, key) for index, item in enumerate(value))
+    else:
+        return value
+    changed: Any = None
+    for slot, item, item_key in items:
+        if isinstance(item, (str, dict, list)):
+            new_item = map_texts(item, fn, binary=binary, key=item_key)
             if new_item is not item:
                 if changed is None:
-                    changed = list(value)
-                changed[index] = new_item
-        return value if changed is None else changed
-    return value
+                    changed = dict(value) if isinstance(value, dict) else list(value)
+                changed[slot] = new_item
+    return value if changed is None else changed
 
 
 def texts(value: Json, *, binary: bool = False) -> list[str]:

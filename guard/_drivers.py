@@ -67,36 +67,45 @@ async def _aperform(client: Any, send: Sender, request: IORequest) -> Any:
     return await request.response.aclose()
 
 
+class _Stepper:
+    """Steps a flow: what the sync and async drivers share (they differ only in awaiting ``perform``)."""
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self.flow = flow
+        self.value: Any = None
+        self.error: Exception | None = None
+        self.done = False
+
+    def next(self) -> IORequest | None:
+        """The next I/O request, or None when the flow returned (its result is then ``value``)."""
+        value, error, self.value, self.error = self.value, self.error, None, None
+        try:
+            return self.flow.throw(error) if error is not None else self.flow.send(value)
+        except StopIteration as stop:
+            self.value, self.done = stop.value, True
+            return None
+
+
 def run(flow: Flow[T], perform: Callable[[IORequest], Any]) -> T:
     """Drive ``flow`` to its end, performing each request as it comes."""
-    value: Any = None
-    error: BaseException | None = None
-    while True:
+    stepper = _Stepper(flow)
+    while (request := stepper.next()) is not None:
         try:
-            request = flow.throw(error) if error is not None else flow.send(value)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        value, error = None, None
-        try:
-            value = perform(request)
+            stepper.value = perform(request)
         except Exception as exc:
-            error = exc
+            stepper.error = exc
+    return stepper.value  # type: ignore[no-any-return]
 
 
 async def arun(flow: Flow[T], perform: Callable[[IORequest], Awaitable[Any]]) -> T:
     """``run`` for the async client: each request is awaited."""
-    value: Any = None
-    error: BaseException | None = None
-    while True:
+    stepper = _Stepper(flow)
+    while (request := stepper.next()) is not None:
         try:
-            request = flow.throw(error) if error is not None else flow.send(value)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        value, error = None, None
-        try:
-            value = await perform(request)
+            stepper.value = await perform(request)
         except Exception as exc:
-            error = exc
+            stepper.error = exc
+    return stepper.value  # type: ignore[no-any-return]
 
 
 class _Pump:
