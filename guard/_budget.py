@@ -131,10 +131,7 @@ class Accounting:
 
     def backend(self) -> StateBackend:
         if self._backend is None:
-            try:
-                self._backend = open_backend(self.policy.backend)
-            except Exception as exc:  # e.g. the redis package is missing
-                raise StateUnavailable(f"state backend cannot be opened ({type(exc).__name__}: {exc})") from None
+            self._backend = open_backend(self.policy.backend)  # StateUnavailable when it cannot be opened
         return self._backend
 
     # -- subjects ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ contending processes far below what the file can do. So the connection has no bu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sqlite3
@@ -26,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from prodguard.guard._files import private_dir
 from prodguard.guard._state.backend import (
     Admission,
     Admitted,
@@ -81,7 +83,9 @@ class SQLiteBackend:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(self.path.parent)
+                with contextlib.suppress(FileExistsError):  # created 0600; SQLite gives its WAL files the same mode
+                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
                 # SQLite's busy handler only while creating the file (processes may race to); see _begin.
                 conn = sqlite3.connect(self.path, timeout=self._timeout_s, isolation_level=None, check_same_thread=False)
                 # Switching to (or confirming) WAL can answer "locked" at once, without SQLite's busy

@@ -23,8 +23,11 @@ from prodguard.scanner.engine import Engine
 
 # Longest text held back while waiting for the end of a word in a stream.
 MAX_HOLD = 4096
-# Checks that prove a provider's structure (as opposed to precision heuristics).
+# Checks that prove a provider's structure (as opposed to precision heuristics), and literal markers a
+# provider embeds in every key (OpenAI's base64 "OpenAI"), whose presence in a rule's pattern means the
+# rule matches that structure.
 STRUCTURE_CHECKS = frozenset({"github_checksum", "pem_key_body", "pem_encrypted_key_body"})
+STRUCTURE_MARKERS = ("T3BlbkFJ",)
 
 
 def placeholder(rule_name: str) -> str:
@@ -35,7 +38,7 @@ def by_structure(rule: Rule) -> Rule:
     """``rule`` for prompts: when it proves structure, without the scanner's precision filters."""
     validation = rule.validation
     proven = [c for c in validation.checks if c in STRUCTURE_CHECKS]
-    if not (validation.markers or proven):
+    if not (validation.markers or proven or any(marker in (rule.pattern or "") for marker in STRUCTURE_MARKERS)):
         return rule
     return replace(rule, validation=replace(validation, placeholder=False, min_entropy=0.0, checks=tuple(proven)))
 
