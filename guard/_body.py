@@ -2,8 +2,8 @@
 
 The guard inspects the final JSON the SDK is about to send (after ``extra_body`` is merged), so a field
 the SDK adds tomorrow is inspected today. ``map_texts`` applies a function to every string value except
-those under *structural* keys: identifiers and enumerations that never carry user text (``model``,
-``role``, ``type``, ids). Object keys are not texts. Binary payloads (``data:`` URLs, base64 file data,
+strings directly under *structural* keys: identifiers and enumerations that never carry user text
+(``model``, ``role``, ``type``, ids). Object keys are not texts. Binary payloads (``data:`` URLs, base64 file data,
 embeddings) are skipped unless ``binary=True`` (the secret scan reads them; PII analysis does not).
 
 ``map_texts`` returns the very same object when nothing changed, so an untouched request is sent as
@@ -41,12 +41,14 @@ def is_binary(key: str | None, text: str) -> bool:
 def map_texts(value: Json, fn: TextFn, *, binary: bool = False, key: str | None = None) -> Json:
     """``value`` with ``fn`` applied to every text; the same object when ``fn`` changed nothing."""
     if isinstance(value, str):
-        if not binary and is_binary(key, value):
+        if key in STRUCTURAL or (not binary and is_binary(key, value)):
             return value
         new = fn(value)
         return value if new == value else new
     if isinstance(value, dict):
-        items: Any = ((name, item, name) for name, item in value.items() if name not in STRUCTURAL)
+        # Structural keys skip their strings only: an object under one (``text.format`` with a JSON
+        # schema, ``response_format``) is walked like any other.
+        items: Any = ((name, item, name) for name, item in value.items())
     elif isinstance(value, list):
         items = ((index, item, key) for index, item in enumerate(value))
     else:

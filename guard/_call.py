@@ -84,6 +84,7 @@ class Call:
     client: ClientInfo
     body: Json
     stream: bool = False
+    query: str = ""  # the URL's query string, decoded (extra_query lands here)
     attempt: int = 0
     end_user_hash: str | None = None
     vault: PiiVault | None = None

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import httpx2
 
@@ -101,7 +102,8 @@ class Guard:
         elif route.body in ("multipart", "binary"):
             self._unguarded(route.name, f"a {route.body} upload")
         wants_stream = isinstance(body, dict) and body.get("stream") is True
-        call = Call(route, client_info(request.headers, azure), body, stream=stream or wants_stream)
+        query = unquote_plus(request.url.query.decode("ascii", "replace")) if request.url.query else ""
+        call = Call(route, client_info(request.headers, azure), body, stream=stream or wants_stream, query=query)
         if self.end_user is not None:  # known from the start: budgets and limits may count per end user
             who = END_USER.get()
             call.end_user_hash = self.end_user.hash(who) if who is not None else None
