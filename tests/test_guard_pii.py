@@ -126,8 +126,7 @@ def test_unavailable_analyzer_fail_open_sends_with_warning(server: FakeOpenAI, c
 
 
 @pytest.mark.parametrize("pii", [{"no_such_option": 1}, {"entities": ["PERSON", "SHOE_SIZE"]}])
-def test_invalid_pii_settings_are_an_error_of_protect(server: FakeOpenAI, pii: dict) -> None:
-    policy = Policy.from_mapping({"pii": pii})
+def test_invalid_pii_settings_are_an_error_of_the_policy(server: FakeOpenAI, pii: dict) -> None:
     with pytest.raises(ConfigError):
-        protect(OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0), policy)
+        protect(OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0), Policy.from_mapping({"pii": pii}))
     assert server.count() == 0
