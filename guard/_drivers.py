@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 
@@ -158,6 +159,15 @@ class AsyncGuardedStream(httpx2.AsyncByteStream):
         self.pump.done(None)
 
 
+StreamT = TypeVar("StreamT", GuardedStream, AsyncGuardedStream)
+
+
+def _closing(stream: StreamT, pump: _Pump) -> StreamT:
+    """A stream that is never read nor closed still ends its call (lease, record) once collected."""
+    weakref.finalize(stream, pump.guard.finish, pump.call, None)
+    return stream
+
+
 def _retries(guard: Guard, client: Any) -> int | None:
     settings = guard.policy.backoff
     if not settings.enabled:
@@ -186,7 +196,7 @@ def guarded_send(guard: Guard, client: Any, request: httpx2.Request, stream: boo
     if outcome.stream is None:
         return outcome.response
     pump = _Pump(guard, call, outcome.response, outcome.stream)
-    return _replaced(outcome.response, stream=GuardedStream(pump, perform))
+    return _replaced(outcome.response, stream=_closing(GuardedStream(pump, perform), pump))
 
 
 async def aguarded_send(guard: Guard, client: Any, request: httpx2.Request, stream: bool, send: Sender) -> httpx2.Response:
@@ -200,4 +210,4 @@ async def aguarded_send(guard: Guard, client: Any, request: httpx2.Request, stre
     if outcome.stream is None:
         return outcome.response
     pump = _Pump(guard, call, outcome.response, outcome.stream)
-    return _replaced(outcome.response, stream=AsyncGuardedStream(pump, perform))
+    return _replaced(outcome.response, stream=_closing(AsyncGuardedStream(pump, perform), pump))

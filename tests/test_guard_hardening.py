@@ -152,3 +152,30 @@ def test_sdk_errors_pass_through(server: FakeOpenAI) -> None:
     server.fail(400, path="/v1/chat/completions")
     with pytest.raises(openai.BadRequestError):
         guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_a_full_audit_disk_refuses_before_sending(server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import os
+    import shutil
+
+    monkeypatch.setenv("PRODGUARD_LOG_KEYS", "k1:" + base64.b64encode(os.urandom(32)).decode())
+    client = guarded(server, {**NO_MODERATION, "audit": {"enabled": True, "directory": str(tmp_path / "audit")}})
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    # The disk fills up (a test cannot fill a real one): the next request is refused before sending.
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 0))  # type: ignore[attr-defined]
+    with pytest.raises(GuardUnavailable) as refused:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert "audit" in str(refused.value) and server.count("/v1/chat/completions") == 1
+
+
+def test_a_stream_never_read_releases_its_lease_when_collected(server: FakeOpenAI, tmp_path: Path) -> None:
+    import gc
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    client = guarded(server, {**NO_MODERATION, "backend": url, "budgets": [{"scope": "global", "period": "day", "max_requests": 10}]})
+    stream = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], stream=True)
+    assert open_backend(url).counters("{prodguard}")[0].reserved[0] == 1
+    del stream
+    gc.collect()
+    assert open_backend(url).counters("{prodguard}")[0].reserved == (0, 0, 0)

@@ -91,6 +91,8 @@ class EndUserSettings:
 @dataclass(frozen=True)
 class AuditSettings:
     enabled: bool = False
+    # When the log cannot be written before a request is sent: refuse it (closed) or send unrecorded.
+    fail: Fail = "closed"
     directory: str = ".prodguard/audit"
     content: Literal["redacted", "hashes", "metadata"] = "redacted"
     retention_days: int | None = None
@@ -117,6 +119,7 @@ _CHOICES = {
     ("end_user", "parameter"): ("safety_identifier", "user"),
     ("moderation", "azure"): ("content_filter", "refuse"),
     ("audit", "content"): ("redacted", "hashes", "metadata"),
+    ("audit", "fail"): ("open", "closed"),
     ("audit", "fsync"): ("always", "interval", "never"),
 }
 
