@@ -401,11 +401,11 @@ def usage(config: str | None, fmt: str) -> None:
 def _lazy(module: str, name: str) -> Callable[..., int]:
     """A command function of an optional part, imported when called (inside ``_exit``)."""
 
-    def call(**options: object) -> int:
+    def call(*args: object, **options: object) -> int:
         import importlib
 
         function: Callable[..., int] = getattr(importlib.import_module(module), name)
-        return function(**options)
+        return function(*args, **options)
 
     return call
 
