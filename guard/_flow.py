@@ -32,8 +32,12 @@ def _outgoing(request: httpx2.Request, call: Call) -> httpx2.Request:
     if not call.changed:
         return request
     content = json.dumps(call.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"]
-    return httpx2.Request(request.method, request.url, headers=headers, content=content, extensions=request.extensions)
+    # The SDK built this request for this attempt only: give it the new body in place (building a new
+    # httpx2.Request costs more than the rest of the guard's bookkeeping).
+    request.headers["content-length"] = str(len(content))
+    request.stream = httpx2.ByteStream(content)
+    request._content = content  # what ``request.content`` returns from now on
+    return request
 
 
 def _replaced(response: httpx2.Response, *, content: bytes | None = None, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream | None = None) -> httpx2.Response:
