@@ -5,8 +5,8 @@ catalogue), ``prodguard.scanner`` (static analysis, ``prodguard scan``) and ``pr
 (the runtime guard around the ``openai`` client).
 """
 
-from prodguard.errors import ConfigError, ProdguardError, UsageError
+from prodguard.errors import ConfigError, ProdguardError, ScanIncomplete, UsageError
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "ProdguardError", "UsageError", "__version__"]
+__all__ = ["ConfigError", "ProdguardError", "ScanIncomplete", "UsageError", "__version__"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -22,6 +23,23 @@ EXIT_INTERRUPTED = 130
 
 FORMATS = ("text", "json", "sarif", "junit")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def _parse_kinds(_ctx: click.Context, _param: click.Parameter, value: str | None) -> frozenset[Any]:
+    if not value:
+        return frozenset()
+    from prodguard.scanner.settings import parse_kinds
+
+    try:
+        return parse_kinds(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+KINDS_HELP = (
+    "Report only these kinds of finding, comma-separated: secret, identifier, environment, practice "
+    "[default: all]."
+)
 
 
 def _parse_size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -99,8 +117,23 @@ def cli() -> None:
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False),
-    help="Do not report findings recorded in this baseline file.",
+    help="Do not report findings recorded in this baseline file "
+    "[default: the config's baseline, or .prodguard-baseline.json at the repository root].",
 )
+@click.option("--no-baseline", is_flag=True, help="Report findings a baseline would hide.")
+@click.option("--kinds", callback=_parse_kinds, metavar="KINDS", help=KINDS_HELP)
+@click.option(
+    "--changed-lines",
+    is_flag=True,
+    help="With --staged: only findings on lines the staged change adds (the practice hook).",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    help="With - (standard input): the file name to report, whose suffix selects checks (app.py).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Findings only: no notices, no summary line.")
+@click.option("-v", "--verbose", is_flag=True, help="Show progress on standard error while scanning (on a terminal).")
 def scan(
     paths: tuple[str, ...],
     fmt: str,
@@ -117,20 +150,29 @@ def scan(
     all_refs: bool,
     diff: str | None,
     baseline: str | None,
+    no_baseline: bool,
+    kinds: frozenset[Any],
+    changed_lines: bool,
+    stdin_filename: str | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
-    """Scan files and directories for leaked credentials.
+    """Scan files and directories for leaked credentials and unsafe OpenAI usage.
 
-    PATHS are files or directories (default: the current directory). Directories are walked honouring
-    .gitignore and the configured excludes; files given by name are always scanned (this is what the
-    pre-commit hook passes). Findings show secrets redacted, never in full.
+    PATHS are files or directories (default: the current directory); - (or /dev/stdin) scans standard
+    input. Directories are walked honouring .gitignore and the configured excludes; files given by name
+    are always scanned (this is what the pre-commit hook passes). Findings show secrets redacted.
 
     With --staged, the index content is scanned (line numbers refer to it). With --history, every blob
     ever committed in the selected range is scanned once and each finding names the commit that
-    introduced it; PATHS may then be the repository directory and revision ranges (A..B).
+    introduced it; PATHS may then be the repository directory and revision ranges (A..B). With
+    --diff BASE, only what BASE..HEAD introduces: values (keys, identifiers) the touched files did not
+    hold at BASE, and practice findings on the lines the commits add.
 
     \b
     Exit codes: 0 no findings, 1 findings at or above --min-severity,
-    2 usage or configuration error, 3 internal error.
+    2 usage or configuration error (or staged files none of which could be
+    read), 3 internal error.
     """
     from prodguard.scanner.commands import ScanOptions
     from prodguard.scanner.commands import scan as run_scan
@@ -151,8 +193,26 @@ def scan(
         all_refs=all_refs,
         diff=diff,
         baseline=baseline,
+        no_baseline=no_baseline,
+        kinds=kinds,
+        changed_lines=changed_lines,
+        stdin_filename=stdin_filename,
+        quiet=quiet,
+        verbose=verbose,
     )
     _exit(lambda: run_scan(options))
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Replace files and the [tool.prodguard] section that exist.")
+def init(directory: str, force: bool) -> None:
+    """Set a repository up: a commented [tool.prodguard] section (environments inferred from its
+    paths), a .pre-commit-config.yaml with the hooks, and a GitHub Actions workflow that uploads SARIF to
+    code scanning. Nothing that exists is overwritten without --force; what was skipped is printed."""
+    from prodguard.scanner.initialize import init as run
+
+    _exit(lambda: run(directory, force, sys.stdout))
 
 
 @cli.command()
@@ -178,16 +238,23 @@ def hook() -> None:
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False),
-    help="Do not report findings recorded in this baseline file.",
+    help="Do not report findings recorded in this baseline file [default: as for scan].",
 )
-def hook_pre_push(config: str | None, baseline: str | None) -> None:
+@click.option("--kinds", callback=_parse_kinds, metavar="KINDS", help=KINDS_HELP)
+def hook_pre_push(config: str | None, baseline: str | None, kinds: frozenset[Any]) -> None:
     """Scan the commits being pushed (PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF, as pre-commit sets them;
-    without them, everything not yet on a remote branch)."""
+    without them, everything not yet on a remote branch) and report what they introduce: secrets and
+    identifiers the touched files did not hold before, practice findings on lines the commits add."""
     from prodguard.scanner.commands import ScanOptions, pre_push_revisions
     from prodguard.scanner.commands import scan as run_scan
 
     options = ScanOptions(
-        paths=tuple(pre_push_revisions(os.environ)), history=True, config=config, baseline=baseline
+        paths=tuple(pre_push_revisions(os.environ)),
+        history=True,
+        new_only=True,
+        config=config,
+        baseline=baseline,
+        kinds=kinds,
     )
     _exit(lambda: run_scan(options))
 
@@ -217,10 +284,13 @@ def _scan_source_options(function: Callable[..., None]) -> Callable[..., None]:
 @baseline.command("create")
 @_scan_source_options
 @click.option(
-    "--output", "-o", default=".prodguard-baseline.json", show_default=True, type=click.Path(dir_okay=False)
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Where to write it [default: .prodguard-baseline.json at the repository root, where scans find it].",
 )
 def baseline_create(
-    paths: tuple[str, ...], config: str | None, history: bool, all_refs: bool, output: str
+    paths: tuple[str, ...], config: str | None, history: bool, all_refs: bool, output: str | None
 ) -> None:
     """Scan and record every finding (rule, path, salted hash of the secret; never the secret itself)."""
     from prodguard.scanner.commands import ScanOptions
@@ -234,9 +304,8 @@ def baseline_create(
 @click.option(
     "--baseline",
     "baseline_path",
-    default=".prodguard-baseline.json",
-    show_default=True,
     type=click.Path(dir_okay=False),
+    help="The baseline [default: the one scans use].",
 )
 @click.option("--prune", is_flag=True, help="Rewrite the baseline without entries that are no longer found.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
@@ -245,7 +314,7 @@ def baseline_audit(
     config: str | None,
     history: bool,
     all_refs: bool,
-    baseline_path: str,
+    baseline_path: str | None,
     prune: bool,
     fmt: str,
 ) -> None:
@@ -275,11 +344,19 @@ def rules_list(fmt: str, config: str | None) -> None:
 @rules.command("show")
 @click.argument("rule_id")
 @click.option("--config", type=click.Path(dir_okay=False), help="Include the user packs this config names.")
-def rules_show(rule_id: str, config: str | None) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "markdown")),
+    default="text",
+    show_default=True,
+    help="text: rendered for the terminal; markdown: the page source (as in docs/rules/).",
+)
+def rules_show(rule_id: str, config: str | None, fmt: str) -> None:
     """Explain one rule: what it finds, why it matters, an example and the fix."""
     from prodguard.scanner.commands import rules_show as run
 
-    _exit(lambda: run(rule_id, config))
+    _exit(lambda: run(rule_id, config, fmt))
 
 
 @cli.group()

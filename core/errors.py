@@ -48,3 +48,8 @@ class MissingDependency(ProdguardError):
         self.module = module
         self.extra = extra
         super().__init__(f"{module} is not installed; install it with: pip install 'prodguard[{extra}]'")
+
+
+class ScanIncomplete(ProdguardError):
+    """A scan could not read what it was asked to scan (staged files whose content is missing), so it
+    cannot say the content is clean."""

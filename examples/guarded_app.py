@@ -9,10 +9,21 @@ example runs offline and shows what actually left the process.
 
 from __future__ import annotations
 
+import secrets
+import string
+
 from openai import OpenAI
 
 from prodguard.guard import Policy, end_user, protect
 from prodguard.guard.testing import FakeOpenAI
+
+
+def sample_key() -> str:
+    """A random key in the format of a real OpenAI project key (it is not one): a look-alike in a wrong
+    format would pass through untouched and prove nothing. Built at run time so no key sits in the file."""
+    alphabet = string.ascii_letters + string.digits + "-_"
+    part = lambda n: "".join(secrets.choice(alphabet) for _ in range(n))  # noqa: E731
+    return f"sk-proj-{part(74)}T3BlbkFJ{part(74)}"
 
 
 def main() -> None:
@@ -22,12 +33,9 @@ def main() -> None:
             OpenAI(base_url=upstream.base_url, api_key="sk-local-example"),
             Policy.from_mapping({"moderation": {"fail": "closed"}}),
         )
-        # A fake project key with the real structure (OpenAI's T3BlbkFJ marker), assembled at run time so
-        # that scanning this file does not report it.
-        key = "sk-proj-" + "8XbQ2mRvLtW9kYpZ4nH7cJfD1sA6gE3uVoN0iTqB5wMxKyRzPa2LmN4" + "T3BlbkFJ" + "q7Rk2WvYx9Zp1Lm5Nc8Hd3Jf6Tb0Gs4Qe"
         prompt = (
             "Please email Maria Gonzalez at maria.gonzalez@example.org or call +44 20 7946 0958 about "
-            f"the deploy key {key}."
+            f"the deploy key {sample_key()} ."
         )
         with end_user("customer-42"):  # sent as a salted hash (safety_identifier)
             answer = client.chat.completions.create(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from prodguard.rules.validators import CHECKS
 
 PACKS_DIR = Path(__file__).parent / "packs"
 RULE_ID = re.compile(r"^[A-Z]{2,4}\d{3,4}$")
+# A family: the prefix and the first digit of an id (``PG1`` = every PG1xx rule), or the prefix alone.
+FAMILY = re.compile(r"^[A-Z]{2,4}\d?$")
 
 _RULE_KEYS = {
     "id",
@@ -48,9 +51,11 @@ _EXAMPLE_KEYS = {"match", "ignore"}
 
 @dataclass(frozen=True)
 class Catalogue:
-    """An ordered, validated set of rules with unique ids."""
+    """An ordered, validated set of rules with unique ids. ``known`` holds the ids of the catalogue a
+    selection was made from, so that a disabled rule's id is still a known id."""
 
     rules: tuple[Rule, ...]
+    known: frozenset[str] = frozenset()
 
     def get(self, rule_id: str) -> Rule | None:
         for rule in self.rules:
@@ -61,21 +66,60 @@ class Catalogue:
     def ids(self) -> frozenset[str]:
         return frozenset(rule.id for rule in self.rules)
 
+    @property
+    def known_ids(self) -> frozenset[str]:
+        return self.known | self.ids()
+
     def select(self, enable: Iterable[str] = (), disable: Iterable[str] = ()) -> Catalogue:
-        """Only ``enable`` (when given), minus ``disable``. Ids may be prefixes such as ``PG1``."""
+        """Only ``enable`` (when given), minus ``disable``. Entries are rule ids, families (``PG1``: every
+        PG1xx rule) or globs (``PG10*``); ``check_selector`` says whether an entry is one of these."""
         enable = tuple(enable)
         disable = tuple(disable)
 
         def chosen(rule: Rule) -> bool:
-            if enable and not any(rule.id.startswith(e) for e in enable):
+            if enable and not any(selects(e, rule.id) for e in enable):
                 return False
-            return not any(rule.id.startswith(d) for d in disable)
+            return not any(selects(d, rule.id) for d in disable)
 
-        return Catalogue(tuple(r for r in self.rules if chosen(r)))
+        return Catalogue(tuple(r for r in self.rules if chosen(r)), self.known_ids)
+
+    def without_kinds(self, kinds: Iterable[Kind]) -> Catalogue:
+        """The catalogue minus the rules of ``kinds`` (ids stay known)."""
+        dropped = frozenset(kinds)
+        return Catalogue(tuple(r for r in self.rules if r.kind not in dropped), self.known_ids)
+
+    def check_selector(self, entry: str) -> str | None:
+        """Why ``entry`` (from ``rules.enable``/``rules.disable``) selects nothing it plainly means, or
+        ``None`` when it is a known id, a family or a glob matching a rule. A bare prefix such as ``PG10``
+        is refused: it would silently select PG101-PG109 *and* PG1000-PG1099; ``PG10*`` says so."""
+        ids = self.known_ids
+        if any(ch in entry for ch in "*?["):
+            if any(fnmatchcase(rule_id, entry) for rule_id in ids):
+                return None
+            return f"{entry!r} matches no rule"
+        if entry in ids:
+            return None
+        if RULE_ID.match(entry):
+            return f"unknown rule id {entry!r} (`prodguard rules list` shows them all)"
+        if FAMILY.match(entry) and any(rule_id.startswith(entry) for rule_id in ids):
+            return None
+        if any(rule_id.startswith(entry) for rule_id in ids):
+            return (
+                f"{entry!r} is neither a rule id nor a whole family (like PG1 for every PG1xx rule); "
+                f"write {entry + '*'!r} to select every rule whose id starts with {entry}"
+            )
+        return f"unknown rule id or family {entry!r} (`prodguard rules list` shows them all)"
 
     @property
     def pattern_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.pattern)
+
+
+def selects(entry: str, rule_id: str) -> bool:
+    """Whether a selector (id, family or glob) covers ``rule_id``."""
+    if any(ch in entry for ch in "*?["):
+        return fnmatchcase(rule_id, entry)
+    return rule_id == entry or (bool(FAMILY.match(entry)) and rule_id.startswith(entry))
 
 
 def builtin_pack_paths() -> list[Path]:

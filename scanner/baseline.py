@@ -86,15 +86,19 @@ class Baseline:
         }
         target = Path(path)
         temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            os.replace(temporary, target)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
 
 
 def apply_baseline(result: ScanResult, baseline: Baseline) -> ScanResult:
     """Finding-stage filter: findings the baseline knows move to ``suppressed``."""
     kept = [f for f in result.findings if f not in baseline]
     known = [replace(f, suppressed="baseline") for f in result.findings if f in baseline]
-    result.stats.suppressed += len(known)
+    result.stats.baselined += len(known)
     return replace(
         result, findings=kept, suppressed=sorted([*result.suppressed, *known], key=lambda f: f.sort_key)
     )

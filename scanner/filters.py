@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import get_close_matches
 
 import pathspec
 
@@ -15,10 +16,22 @@ from prodguard.rules.model import Severity
 from prodguard.scanner.finding import Finding
 
 _ALLOW = re.compile(
-    r"prodguard:\s*allow(?P<next>-next-line)?"
+    r"prodguard:\s*allow(?P<next>-next-line)?(?![\w-])"
     r"(?:\s*[\[(]?\s*(?P<ids>[A-Z]{2,4}\d{3,4}(?:\s*[,\s]\s*[A-Z]{2,4}\d{3,4})*)\s*[\])]?)?"
     r"(?:\s*(?:--|:)\s*(?P<reason>.*))?"
 )
+
+
+# The allow comments of other scanners, honoured so that a team can migrate without rewriting them:
+# gitleaks (``gitleaks:allow``) and detect-secrets (``pragma: allowlist secret``, and its next-line form).
+_PEER_ALLOW = re.compile(r"gitleaks:allow|pragma:\s*allowlist[ -]secret")
+_PEER_ALLOW_NEXT = re.compile(r"pragma:\s*allowlist[ -]nextline[ -]secret")
+# Anything that looks like a prodguard directive, to tell a misspelt one from a comment that mentions us.
+_DIRECTIVE = re.compile(r"prodguard:\s*([A-Za-z][\w-]*)(.*)")
+_DIRECTIVES = ("allow", "allow-next-line")
+# Words other tools use for the same purpose; "prodguard: <anything else>" is prose, not a directive.
+_MISTAKEN = frozenset({"ignore", "ignore-next-line", "skip", "disable", "noqa", "allowlist", "whitelist", "nosec"})
+_ID_LIKE = re.compile(r"\b[A-Z]{2,4}\d{3,4}\b")
 
 
 @dataclass(frozen=True)
@@ -33,8 +46,11 @@ class Allowance:
 
 
 def parse_allowance(line: str, *, next_line: bool = False) -> Allowance | None:
-    """The allow comment on ``line``; with ``next_line``, only an ``allow-next-line`` comment counts."""
+    """The allow comment on ``line``; with ``next_line``, only an ``allow-next-line`` comment counts.
+    A peer scanner's allow comment covers every rule."""
     if "prodguard:" not in line:
+        if ("allow" in line) and (_PEER_ALLOW_NEXT if next_line else _PEER_ALLOW).search(line):
+            return Allowance(frozenset(), "allowed by a gitleaks/detect-secrets comment")
         return None
     for match in _ALLOW.finditer(line):
         if bool(match.group("next")) != next_line:
@@ -44,6 +60,33 @@ def parse_allowance(line: str, *, next_line: bool = False) -> Allowance | None:
             frozenset(re.findall(r"[A-Z]{2,4}\d{3,4}", ids)), (match.group("reason") or "").strip()
         )
     return None
+
+
+def allow_comment_problems(data: bytes, known_ids: frozenset[str]) -> list[tuple[int, str]]:
+    """(line, message) for each ``prodguard:`` comment that does not do what it seems to: a misspelt
+    directive (``prodguard: alow``) or a rule id no rule has. Such a comment silences nothing."""
+    if b"prodguard:" not in data:
+        return []
+    problems = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if b"prodguard:" not in raw:
+            continue
+        line = raw.decode("utf-8", "replace")
+        for match in _DIRECTIVE.finditer(line):
+            word, rest = match.group(1), match.group(2)
+            if word not in _DIRECTIVES:
+                close = get_close_matches(word.lower(), _DIRECTIVES, n=1, cutoff=0.75)
+                if close or word.lower() in _MISTAKEN:
+                    hint = close[0] if close else "allow"
+                    problems.append(
+                        (number, f"unknown directive 'prodguard: {word}' (did you mean '{hint}'?); it allows nothing")
+                    )
+                continue
+            ids_part = rest.split("--", 1)[0]
+            unknown = [i for i in _ID_LIKE.findall(ids_part) if i not in known_ids]
+            if unknown:
+                problems.append((number, f"allow comment names unknown rule id {', '.join(unknown)}"))
+    return problems
 
 
 def is_allowed_inline(line: str, previous_line: str, rule_id: str) -> Allowance | None:

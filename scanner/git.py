@@ -4,10 +4,12 @@ environment, and a streaming ``git cat-file --batch`` reader. Errors become ``Gi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from prodguard.errors import ProdguardError
 
@@ -59,6 +61,46 @@ def repo_root(path: str | Path) -> Path:
         return Path(os.fsdecode(out))
     git_dir = run_git(path, ["rev-parse", "--absolute-git-dir"]).strip()
     return Path(os.fsdecode(git_dir))
+
+
+def toplevel(path: str | Path) -> Path | None:
+    """The top of the work tree containing ``path``, or ``None`` outside a repository (or without git)."""
+    directory = Path(path) if Path(path).is_dir() else Path(path).parent
+    try:
+        out = run_git(directory, ["rev-parse", "--show-toplevel"], check=False).strip()
+    except GitError:
+        return None
+    return Path(os.fsdecode(out)) if out else None
+
+
+def repository_uri(url: str) -> str | None:
+    """A remote's URL as a URI fit to publish: credentials removed, scp-like ``git@host:org/repo.git``
+    written as ``https://host/org/repo``, a local path as a ``file:`` URI."""
+    url = url.strip()
+    if not url:
+        return None
+    scp = re.match(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.+)$", url)
+    if "://" not in url and scp and not os.path.isabs(url):
+        return f"https://{scp.group(1)}/{scp.group(2).removesuffix('.git')}"
+    if "://" not in url:
+        return Path(url).resolve().as_uri()
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def version_control(root: Path) -> tuple[str | None, str | None, str | None]:
+    """(repository URI, HEAD commit, branch) of the repository at ``root``; ``None`` where unknown."""
+    remotes = run_git(root, ["remote"], check=False).decode("utf-8", "replace").split()
+    remote = "origin" if "origin" in remotes else (remotes[0] if remotes else None)
+    uri = None
+    if remote is not None:
+        url = run_git(root, ["config", "--get", f"remote.{remote}.url"], check=False)
+        uri = repository_uri(url.decode("utf-8", "replace"))
+    revision = run_git(root, ["rev-parse", "--verify", "-q", "HEAD"], check=False).decode().strip() or None
+    branch = run_git(root, ["symbolic-ref", "-q", "--short", "HEAD"], check=False).decode().strip() or None
+    return uri, revision, branch
 
 
 def is_shallow(repo: str | Path) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,29 @@ from prodguard.scanner.blob import Blob, Origin, OriginKind
 from prodguard.scanner.filters import PathFilter
 from prodguard.scanner.finding import Finding, fingerprint
 from prodguard.scanner.git import CatFile, has_commits, introductions, is_shallow, repo_root, staged_entries
-from prodguard.scanner.run import Batch, ReadResult, ScanResult, build_detector, choose_jobs, detect, finish
+from prodguard.scanner.run import (
+    Batch,
+    Detector,
+    FileReader,
+    ReadResult,
+    ScanResult,
+    build_detector,
+    choose_jobs,
+    detect,
+    finish,
+    merge_batch,
+)
 from prodguard.scanner.settings import ScanSettings
-from prodguard.scanner.sources import Listing, Notice, display_path, is_excluded, text_content
+from prodguard.scanner.sources import Listing, Notice, display_path, is_excluded, iter_paths, text_content
 
 # History blobs have no size before they are read; this stands in for the pool decision.
 ASSUMED_BLOB_SIZE = 8 * 1024
 INDEX = Origin(OriginKind.INDEX)
+# Git LFS keeps a small pointer file in git; the content lives on the LFS server, not in the blob.
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+# A finding-stage step the caller adds (report only what a change introduces): (repository root,
+# findings) -> the findings to keep.
+Refine = Callable[[Path, list[Finding]], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,13 @@ class GitBlobReader:
                         message = f"skipped: {size / 1048576:.1f} MiB blob is over the {self.max_file_size / 1048576:.1f} MiB limit"
                         yield ReadResult(None, Notice(item.path, message, "too_large"), "too_large")
                     continue
+                if data.startswith(LFS_POINTER):
+                    yield ReadResult(
+                        None,
+                        Notice(item.path, "Git LFS pointer: the file's content is not in git; not scanned", "lfs"),
+                        "lfs",
+                    )
+                    continue
                 text = text_content(data)
                 if text is None:
                     yield ReadResult(None, None, "binary")
@@ -72,27 +95,61 @@ def _shown(root: Path, git_path: str) -> str:
 
 
 def scan_staged(
-    directory: str, paths: Sequence[str], settings: ScanSettings, catalogue: Catalogue
+    directory: str,
+    paths: Sequence[str],
+    settings: ScanSettings,
+    catalogue: Catalogue,
+    refine: Refine | None = None,
 ) -> ScanResult:
-    """The index content of staged files (or of ``paths``), so that what is scanned is what is committed."""
+    """The index content of staged files (or of ``paths``), so that what is scanned is what is committed.
+    A named path the index does not hold (``pre-commit run --files`` with an untracked file) is read from
+    the working tree, with a notice: every file named is scanned or reported as not scanned."""
     started = time.perf_counter()
     root = repo_root(directory)
     listing = Listing()
     excludes = PathFilter(settings.exclude)
     # Paths from pre-commit are relative to the current directory; git wants them relative to the repo.
-    relative = [os.path.relpath(os.path.abspath(p), root) for p in paths]
+    relative = [os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths]
     items = []
-    for entry in staged_entries(root, relative):
+    entries = staged_entries(root, relative)
+    for entry in entries:
         shown = _shown(root, entry.path)
         if is_excluded(os.path.join(root, entry.path), excludes, settings.root):
             listing.skip("excluded")
             continue
         items.append(GitItem(entry.blob, shown, INDEX))
+    in_index = {entry.path for entry in entries}
+    unstaged = [p for p, rel in zip(paths, relative, strict=True) if rel not in in_index]
     detector = build_detector(catalogue)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     reader = GitBlobReader(str(root), settings.max_file_size, keep_index=True)
     batch, jobs = detect(detector, items, reader, jobs=jobs)
-    return finish(batch.findings, listing, batch, settings, catalogue, started, jobs)
+    if unstaged:
+        _scan_unstaged(unstaged, listing, batch, detector, settings)
+    findings = batch.findings if refine is None else refine(root, batch.findings)
+    result = finish(findings, listing, batch, settings, catalogue, started, jobs)
+    result.stats.staged = len(items) + len(unstaged)
+    return result
+
+
+def _scan_unstaged(
+    paths: Sequence[str], listing: Listing, batch: Batch, detector: Detector, settings: ScanSettings
+) -> None:
+    """Named files that are not in the index: scanned from the working tree, each with a notice."""
+    entries = list(
+        iter_paths(
+            paths,
+            listing,
+            excludes=PathFilter(settings.exclude),
+            project_root=settings.root,
+            max_file_size=settings.max_file_size,
+            use_gitignore=False,
+        )
+    )
+    for entry in entries:
+        listing.notices.append(Notice(entry.path, "not in the index; scanned the working-tree file", "unstaged"))
+    extra, _ = detect(detector, entries, FileReader(settings.max_file_size), jobs=1)
+    merge_batch(batch, extra)
 
 
 def history_revisions(revisions: Sequence[str], since: str | None, all_refs: bool) -> list[str]:
@@ -108,7 +165,11 @@ def history_revisions(revisions: Sequence[str], since: str | None, all_refs: boo
 
 
 def scan_history(
-    directory: str, revisions: Sequence[str], settings: ScanSettings, catalogue: Catalogue
+    directory: str,
+    revisions: Sequence[str],
+    settings: ScanSettings,
+    catalogue: Catalogue,
+    refine: Refine | None = None,
 ) -> ScanResult:
     """Every blob introduced in the selected commits, read once; each secret is reported once per path,
     with the earliest commit that introduced it."""
@@ -147,8 +208,10 @@ def scan_history(
     detector = build_detector(catalogue)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     batch, jobs = detect(detector, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs)
-    findings = _at_every_place(batch.findings, items, places)
-    return finish(first_introductions(findings), listing, batch, settings, catalogue, started, jobs)
+    findings = first_introductions(_at_every_place(batch.findings, items, places))
+    if refine is not None:
+        findings = refine(root, findings)
+    return finish(findings, listing, batch, settings, catalogue, started, jobs)
 
 
 def _at_every_place(

@@ -19,7 +19,7 @@ from prodguard.rules.model import Rule, Severity
 from prodguard.scanner.blob import WORKING_TREE, Blob, Origin
 from prodguard.scanner.engine import GENERIC_PROVIDER, Engine
 from prodguard.scanner.envanalysis import analyze as analyze_environments
-from prodguard.scanner.filters import PathFilter, is_below_threshold
+from prodguard.scanner.filters import PathFilter, allow_comment_problems, is_below_threshold
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
 from prodguard.scanner.practices import CHECKS, run_practices
@@ -42,6 +42,9 @@ class ScanStats:
     bytes_scanned: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     suppressed: int = 0
+    baselined: int = 0
+    # Files a staged scan was asked about (in the index or named); None for other sources.
+    staged: int | None = None
     below_threshold: int = 0
     rules: int = 0
     jobs: int = 1
@@ -79,8 +82,19 @@ class Detector:
 
     engine: Engine
     practice_rules: Mapping[str, Rule] = field(default_factory=dict)
+    # Every rule id the configuration knows (disabled ones too), to check allow comments against.
+    known_ids: frozenset[str] = frozenset()
 
-    def scan(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
+    def scan(self, blob: Blob) -> tuple[list[Finding], list[Notice]]:
+        """Findings in one blob, and notices about it (a misspelt allow comment, a broken notebook)."""
+        findings, notice = self._findings(blob)
+        notices = [notice] if notice is not None else []
+        if self.known_ids and blob.cell is None:
+            for line, message in allow_comment_problems(blob.data, self.known_ids):
+                notices.append(Notice(blob.path, f"line {line}: {message}", "allow-comment"))
+        return findings, notices
+
+    def _findings(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
         """Findings in one blob; notebooks are split into cells first."""
         if blob.path.endswith(".ipynb") and blob.cell is None and self.engine.may_match(blob.data):
             cells = split_notebook(blob.path, blob.data, blob.origin)
@@ -166,10 +180,9 @@ def _scan_items(detector: Detector, reader: Reader, items: Sequence[Any]) -> Bat
             continue
         batch.files += 1
         batch.bytes += len(result.blob.data)
-        findings, blob_notice = detector.scan(result.blob)
+        findings, blob_notices = detector.scan(result.blob)
         batch.findings.extend(findings)
-        if blob_notice is not None:
-            batch.notices.append(blob_notice)
+        batch.notices.extend(blob_notices)
     return batch
 
 
@@ -214,12 +227,26 @@ def choose_jobs(requested: int, total_bytes: int, count: int) -> int:
     return max(1, requested or (os.cpu_count() or 1))
 
 
-def detect(detector: Detector, items: Iterable[Any], reader: Reader, *, jobs: int) -> tuple[Batch, int]:
+class Progress(Protocol):
+    """Told after each share of work: files and bytes scanned so far (``-v`` on a terminal)."""
+
+    def __call__(self, files: int, scanned_bytes: int) -> None: ...
+
+
+def detect(
+    detector: Detector, items: Iterable[Any], reader: Reader, *, jobs: int, progress: Progress | None = None
+) -> tuple[Batch, int]:
     """Read and scan ``items``, in a process pool when ``jobs`` > 1. ``items`` may be a generator still
     being produced (a directory walk): chunks go to the workers as they fill, so listing overlaps
     scanning. Results come back in input order."""
     if jobs <= 1 or not hasattr(os, "fork"):
-        return _scan_items(detector, reader, list(items)), 1
+        if progress is None:
+            return _scan_items(detector, reader, list(items)), 1
+        single = Batch()
+        for chunk in _chunks(items, CHUNK_ITEMS // 8):
+            merge_batch(single, _scan_items(detector, reader, chunk))
+            progress(single.files, single.bytes)
+        return single, 1
     # Imported here: a pre-commit run over a few files never pays for multiprocessing's import.
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -233,14 +260,19 @@ def detect(detector: Detector, items: Iterable[Any], reader: Reader, *, jobs: in
     ) as pool:
         futures = [pool.submit(_worker_scan, chunk) for chunk in _chunks(items, CHUNK_ITEMS)]
         for future in futures:
-            batch = future.result()
-            merged.findings.extend(batch.findings)
-            merged.notices.extend(batch.notices)
-            merged.files += batch.files
-            merged.bytes += batch.bytes
-            for key, count in batch.skipped.items():
-                merged.skipped[key] = merged.skipped.get(key, 0) + count
+            merge_batch(merged, future.result())
+            if progress is not None:
+                progress(merged.files, merged.bytes)
     return merged, jobs
+
+
+def merge_batch(merged: Batch, batch: Batch) -> None:
+    merged.findings.extend(batch.findings)
+    merged.notices.extend(batch.notices)
+    merged.files += batch.files
+    merged.bytes += batch.bytes
+    for key, count in batch.skipped.items():
+        merged.skipped[key] = merged.skipped.get(key, 0) + count
 
 
 def _sizes(entries: Sequence[FileEntry]) -> list[int]:
@@ -264,10 +296,12 @@ def build_detector(catalogue: Catalogue) -> Detector:
     # Every rule with an AST check: practice rules, and PG207 (an environment rule the environment
     # analysis keeps only where several environments exist).
     practice = {r.id: r for r in catalogue.rules if r.id in CHECKS}
-    return Detector(Engine(catalogue.pattern_rules), practice)
+    return Detector(Engine(catalogue.pattern_rules), practice, catalogue.known_ids)
 
 
-def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogue) -> ScanResult:
+def scan_paths(
+    paths: Sequence[str], settings: ScanSettings, catalogue: Catalogue, progress: Progress | None = None
+) -> ScanResult:
     """Scan files and directories (the working tree) with ``catalogue``'s pattern rules."""
     started = time.perf_counter()
     listing = Listing()
@@ -288,8 +322,26 @@ def scan_paths(paths: Sequence[str], settings: ScanSettings, catalogue: Catalogu
         jobs = choose_jobs(0, sum(sizes), len(head))
     else:
         jobs = settings.jobs or (os.cpu_count() or 1)
-    batch, jobs = detect(detector, chain(head, entries), FileReader(settings.max_file_size), jobs=jobs)
+    batch, jobs = detect(
+        detector, chain(head, entries), FileReader(settings.max_file_size), jobs=jobs, progress=progress
+    )
     return finish(batch.findings, listing, batch, settings, catalogue, started, jobs)
+
+
+@dataclass(frozen=True)
+class MemoryReader:
+    """Blobs already in memory (standard input): handed to the detector as they are."""
+
+    def __call__(self, items: Sequence[Any]) -> Iterator[ReadResult]:
+        for blob in items:
+            yield ReadResult(blob, None, None)
+
+
+def scan_blobs(blobs: Sequence[Blob], settings: ScanSettings, catalogue: Catalogue) -> ScanResult:
+    """Scan blobs held in memory, such as standard input."""
+    started = time.perf_counter()
+    batch, jobs = detect(build_detector(catalogue), blobs, MemoryReader(), jobs=1)
+    return finish(batch.findings, Listing(), batch, settings, catalogue, started, jobs)
 
 
 def finish(
@@ -310,6 +362,9 @@ def finish(
     reported: list[Finding] = []
     suppressed: list[Finding] = []
     for finding in analyze_environments(list(findings), settings.environments, catalogue, settings.root):
+        if settings.kinds and finding.kind not in settings.kinds:
+            # Input of the environment analysis (an identifier, say) that the scan was not asked to report.
+            continue
         if finding.suppressed:
             suppressed.append(finding)
         elif is_below_threshold(finding, settings.min_severity):

@@ -9,13 +9,13 @@ from typing import Any
 
 from prodguard.config import ProjectConfig
 from prodguard.rules.environments import EnvironmentPolicy, load_environments
-from prodguard.rules.model import Severity
+from prodguard.rules.model import Kind, Severity
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 
 # Sections other parts of prodguard own (see prodguard.schema); the scanner leaves them to their owners.
 _OTHER_SECTIONS = {"environments", "guard"}
-_SCAN_KEYS = {"exclude", "min_severity", "rules", "packs", "max_file_size", "gitignore"}
+_SCAN_KEYS = {"exclude", "min_severity", "rules", "packs", "max_file_size", "gitignore", "baseline"}
 SCANNER_KEYS = frozenset(_SCAN_KEYS)
 _RULE_KEYS = {"enable", "disable"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
@@ -36,6 +36,10 @@ class ScanSettings:
     config_path: str | None = None
     jobs: int = 0
     environments: EnvironmentPolicy = field(default_factory=EnvironmentPolicy)
+    # Finding kinds to report (``--kinds``); empty: all.
+    kinds: frozenset[Kind] = frozenset()
+    # The baseline file the config names (absolute), if any.
+    baseline: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def with_overrides(self, **changes: Any) -> ScanSettings:
@@ -89,6 +93,9 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
     gitignore = table.get("gitignore", True)
     if not isinstance(gitignore, bool):
         raise config.error("gitignore must be true or false", "gitignore")
+    baseline = table.get("baseline")
+    if baseline is not None:
+        baseline = str((config.root / _string(config, baseline, "baseline")).resolve())
     return ScanSettings(
         root=config.root,
         exclude=exclude,
@@ -100,7 +107,24 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
         gitignore=gitignore,
         config_path=config.path,
         environments=load_environments(config),
+        baseline=baseline,
     )
+
+
+def parse_kinds(text: str) -> frozenset[Kind]:
+    """``secret,identifier`` -> the kinds; an unknown name is a ``ValueError`` listing the known ones."""
+    kinds = set()
+    for name in (n.strip().lower() for n in text.split(",")):
+        if not name:
+            continue
+        try:
+            kinds.add(Kind(name))
+        except ValueError:
+            known = ", ".join(k.value for k in Kind)
+            raise ValueError(f"unknown kind {name!r} (expected a comma-separated list of: {known})") from None
+    if not kinds:
+        raise ValueError("--kinds needs at least one kind")
+    return frozenset(kinds)
 
 
 def _string(config: ProjectConfig, value: Any, *keys: str) -> str:

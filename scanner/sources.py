@@ -16,6 +16,7 @@ import pathspec
 
 from prodguard.errors import UsageError
 from prodguard.scanner.filters import PathFilter
+from prodguard.scanner.git import GitError, run_git
 
 BINARY_SNIFF = 8192
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -76,6 +77,42 @@ def _relative_to(path: str, root: Path) -> str | None:
     if rel.startswith(".."):
         return None
     return rel.replace(os.sep, "/")
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    """Files git tracks below a walked root, and the directories that hold them (absolute paths).
+
+    Git never ignores a tracked file: a ``.env`` committed before ``.gitignore`` listed it is still in every
+    clone, so ignore rules must not hide it from the scan."""
+
+    files: frozenset[str]
+    directories: frozenset[str]
+
+    def holds(self, path: str, is_dir: bool) -> bool:
+        return path in (self.directories if is_dir else self.files)
+
+
+def _tracked_below(root: str) -> _Tracked | None:
+    """What git tracks under ``root`` (``None`` outside a work tree or without git)."""
+    try:
+        out = run_git(root, ["ls-files", "-z", "--cached"], check=False)
+    except GitError:
+        return None
+    if not out:
+        return None
+    files = set()
+    directories = set()
+    for raw in out.split(b"\0"):
+        if not raw:
+            continue
+        path = os.path.join(root, os.fsdecode(raw))
+        files.add(path)
+        parent = os.path.dirname(path)
+        while len(parent) > len(root) and parent not in directories:
+            directories.add(parent)
+            parent = os.path.dirname(parent)
+    return _Tracked(frozenset(files), frozenset(directories))
 
 
 @dataclass(frozen=True)
@@ -202,6 +239,7 @@ def _walk(
             )
         )
         inherited = []
+    tracked = _tracked_below(root) if use_gitignore else None
     root_prefix = root.rstrip(os.sep) + os.sep
     shown_root = display_path(root)
     shown_prefix = "" if shown_root == "." else shown_root.rstrip("/") + "/"
@@ -231,7 +269,9 @@ def _walk(
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 is_dir = False
-            if any(ignore.ignores(entry.path, is_dir) for ignore in ignores):
+            if any(ignore.ignores(entry.path, is_dir) for ignore in ignores) and not (
+                tracked is not None and tracked.holds(entry.path, is_dir)
+            ):
                 listing.skip("ignored")
                 continue
             if is_dir:

@@ -18,7 +18,6 @@ from prodguard.scanner.engine import Engine
 from tests.redis_server import RedisServer, running_redis
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")

@@ -200,7 +200,7 @@ def test_rules_list_json(run_cli: Any) -> None:
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
     catalogue = load_catalogue()
-    assert [row["id"] for row in rows] == [rule.id for rule in catalogue.rules]
+    assert [row["id"] for row in rows] == sorted(rule.id for rule in catalogue.rules)
     assert {"PG101", "PG102", "PG103", "PG104", "PG110", "PG120"} <= {row["id"] for row in rows}
     for row in rows:
         assert set(row) == {
@@ -218,16 +218,37 @@ def test_rules_list_json(run_cli: Any) -> None:
         assert row["source"].endswith(".toml")
 
 
-def test_rules_list_text(run_cli: Any) -> None:
+def test_rules_list_text_is_sorted_and_fits_the_width(run_cli: Any) -> None:
     result = run_cli("rules", "list")
     assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    ids = [line.split()[0] for line in lines[1:] if line[:1].isalpha()]
+    assert ids == sorted(rule.id for rule in load_catalogue().rules)
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines)
+    # A long title wraps within its own column: continuation lines start under the title, not at column 0.
+    title_column = lines[0].index("title")
+    continuations = [line for line in lines[1:] if not line[:1].isalpha()]
+    assert continuations and all(line[:title_column].strip() == "" for line in continuations)
     for rule in load_catalogue().rules:
-        assert any(line.startswith(rule.id) and rule.title in line for line in result.stdout.splitlines())
+        row = next(i for i, line in enumerate(lines) if line.startswith(rule.id + " "))
+        text = lines[row][title_column:] + "".join(
+            " " + line[title_column:] for line in lines[row + 1 :] if not line[:1].isalpha()
+        )
+        assert " ".join(rule.title.split()) in " ".join(text.split())
+
+
+def test_rules_show_renders_markdown_for_the_terminal(run_cli: Any) -> None:
+    rule = load_catalogue().get("PG308")
+    assert rule is not None
+    out = run_cli("rules", "show", "PG308").stdout
+    assert "PG308: " + rule.title in out
+    assert "```" not in out and "**" not in out and "## " not in out
+    assert "What it does" in out and "How to fix" in out
 
 
 @pytest.mark.parametrize("rule_id", ["PG102", "pg102"])
 def test_rules_show(run_cli: Any, rule_id: str) -> None:
-    result = run_cli("rules", "show", rule_id)
+    result = run_cli("rules", "show", rule_id, "--format", "markdown")
     assert result.exit_code == 0
     rule = load_catalogue(compile_builtin=True).get("PG102")
     assert rule is not None

@@ -157,7 +157,8 @@ def test_explicit_config_file(run_cli: Any, project: Path, tmp_path_factory: pyt
     ("rules_table", "expected"),
     [
         ('disable = ["PG106"]', {("src/app.py", "PG102"), ("tests/fixtures/keys.py", "PG102")}),
-        ('disable = ["PG10"]', set()),  # a prefix: PG100-PG109
+        ('disable = ["PG10*"]', set()),  # an explicit glob: PG100-PG109
+        ('disable = ["PG1"]', set()),  # a family: every PG1xx rule
         ('enable = ["PG106"]', {("src/realtime.py", "PG106")}),
         ('enable = ["PG1"]\ndisable = ["PG102"]', {("src/realtime.py", "PG106")}),
     ],
@@ -167,6 +168,36 @@ def test_rules_enable_and_disable(
 ) -> None:
     (project / "prodguard.toml").write_text(f"[rules]\n{rules_table}\n")
     assert _reported(_scan(run_cli, project, ".")[1]) == expected
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("PG10", "'PG10' is neither a rule id nor a whole family"),
+        ("PG999", "unknown rule id 'PG999'"),
+        ("XX1", "unknown rule id or family 'XX1'"),
+        ("PG99*", "'PG99*' matches no rule"),
+    ],
+)
+@pytest.mark.parametrize("key", ["enable", "disable"])
+def test_rule_selection_mistakes_are_errors_with_file_and_line(
+    run_cli: Any, project: Path, key: str, entry: str, message: str
+) -> None:
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "app"\n\n[tool.prodguard]\nmin_severity = "low"\n\n[tool.prodguard.rules]\n'
+        f'{key} = ["PG102", "{entry}"]\n'
+    )
+    result = run_cli("scan", ".", cwd=project)
+    assert result.exit_code == 2
+    assert f"pyproject.toml:8: rules.{key}: {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_disabled_rule_id_in_an_allow_comment_is_known(run_cli: Any, project: Path) -> None:
+    (project / "prodguard.toml").write_text('[rules]\ndisable = ["PG106"]\n')
+    (project / "src" / "note.py").write_text("x = 1  # prodguard: allow PG106 -- kept for the demo\n")
+    result = run_cli("scan", ".", "--format", "json", cwd=project)
+    assert not [n for n in json.loads(result.stdout)["notices"] if n["category"] == "allow-comment"]
 
 
 def test_disabled_rule_is_listed_as_disabled(run_cli: Any, project: Path) -> None:
@@ -194,7 +225,7 @@ def test_user_rule_pack(run_cli: Any, project: Path, rng: random.Random) -> None
     listed = run_cli("rules", "list", "--format", "json", "--config", "prodguard.toml", cwd=project)
     row = next(r for r in json.loads(listed.stdout) if r["id"] == "ACME001")
     assert row["source"] == "acme.toml" and row["provider"] == "acme"
-    shown = run_cli("rules", "show", "ACME001", "--config", "prodguard.toml", cwd=project)
+    shown = run_cli("rules", "show", "ACME001", "--config", "prodguard.toml", "--format", "markdown", cwd=project)
     assert shown.exit_code == 0
     assert shown.stdout.startswith("# ACME001: Acme deploy token")
     assert "Xq7Lm2Pz9Rt4Wv6Yb8Nc3Df5Gh1Jk0Ls" not in shown.stdout  # its example is shown redacted

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
@@ -172,9 +173,13 @@ def test_no_planted_key_appears_in_any_report(fmt: str) -> None:
 
 def test_sarif_reports_the_same_findings_as_json() -> None:
     sarif = json.loads(scan(DECLARED, "--format", "sarif", "--min-severity", "low").stdout)
+    # SARIF paths are relative to the repository's top level (%SRCROOT%), JSON paths to where the scan ran.
+    root = Path(unquote(urlsplit(sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]).path))
+    prefix = DECLARED.resolve().relative_to(root.resolve()).as_posix()
     located = {
         (r["ruleId"], loc["artifactLocation"]["uri"], loc["region"]["startLine"])
         for r in sarif["runs"][0]["results"]
         for loc in (r["locations"][0]["physicalLocation"],)
     }
-    assert located == set(triples(report(DECLARED)))
+    expected_paths = {(rule, f"{prefix}/{path}" if prefix != "." else path, line) for rule, path, line in triples(report(DECLARED))}
+    assert located == expected_paths

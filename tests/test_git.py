@@ -248,3 +248,33 @@ def test_text_report_names_the_introducing_commit(run_cli, repo: GitRepo) -> Non
     result = run_cli("scan", "--history", cwd=repo.path)
     assert result.exit_code == 1
     assert f"introduced in {sha[:12]} by Ada Tester <ada@example.test>" in result.stdout
+
+
+def test_tracked_file_that_gitignore_lists_is_still_scanned(run_cli, repo: GitRepo) -> None:
+    # The most common leak: a .env committed first, listed in .gitignore afterwards. Git keeps tracking it
+    # (it is in every clone), so the working-tree scan must read it.
+    repo.write(".env", f"OPENAI_API_KEY={KEY}\n")
+    repo.write("deploy/prod/secrets.yaml", f"openai_key: {KEY2}\n")
+    repo.commit("add env")
+    repo.write(".gitignore", ".env\ndeploy/\n")
+    repo.write("deploy/prod/local-only.txt", f"OPENAI_API_KEY={LEGACY}\n")  # untracked and ignored
+    repo.commit("ignore env", add_all=False)
+    repo.git("add", ".gitignore")
+    repo.commit("gitignore", add_all=False)
+    code, report = scan_json(run_cli, repo.path, ".")
+    assert code == 1
+    paths = sorted(f["path"] for f in report["findings"])
+    assert paths == [".env", "deploy/prod/secrets.yaml"]
+    # The untracked ignored folder content stays skipped, and the summary says so.
+    assert report["stats"]["skipped"].get("ignored", 0) >= 1
+    text = run_cli("scan", ".", cwd=repo.path)
+    assert "untracked and git-ignored" in text.stdout
+
+
+def test_ignored_files_outside_git_stay_skipped(run_cli, tmp_path: Path) -> None:
+    tree = tmp_path / "plain"
+    tree.mkdir()
+    (tree / ".gitignore").write_text(".env\n")
+    (tree / ".env").write_text(f"OPENAI_API_KEY={KEY}\n")
+    code, report = scan_json(run_cli, tree, ".")
+    assert code == 0 and report["findings"] == []

@@ -12,7 +12,14 @@ import openai
 import pytest
 from openai import OpenAI
 
-from prodguard.guard import BudgetExceeded, GuardUnavailable, InputRejected, ModerationFlagged, Policy, protect
+from prodguard.guard import (
+    BudgetExceeded,
+    GuardUnavailable,
+    InputRejected,
+    ModerationFlagged,
+    Policy,
+    protect,
+)
 from prodguard.guard._state.backend import open_backend
 from prodguard.guard.testing import FakeOpenAI
 from tests.fakes import openai_project_key

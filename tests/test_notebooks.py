@@ -110,7 +110,7 @@ def test_cell_source_and_text_output_name_cell_and_line(
     assert first["column"] == len('openai.api_key = "') + 1
     assert first["excerpt"] == f'openai.api_key = "sk-…{in_source[-4:]}"'
     text = run_cli("scan", ".", cwd=tmp_path).stdout
-    assert "cell 1, 3:19" in text and "cell 2, 4:1" in text
+    assert "cell 1:3:19" in text and "cell 2:4:1" in text
     for key in (in_source, in_output, in_html, in_error):
         assert key not in text
 

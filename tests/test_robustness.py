@@ -274,7 +274,7 @@ def test_fifty_megabyte_file_is_skipped_with_a_notice(
     assert "50.0 MiB is over the 20.0 MiB limit" in message
     text = run_cli("scan", ".", cwd=tmp_path).stdout
     assert "notice: huge.log: skipped: 50.0 MiB" in text
-    assert "skipped 1 too large" in text
+    assert "skipped 1 over max_file_size" in text
     # Raising the limit scans it (and finds the key at its end).
     bigger = _json_scan(run_cli, tmp_path, ".", "--max-file-size", "64MiB")
     assert _paths(bigger) == {sentinel, "huge.log"}

@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from prodguard.rules.catalogue import Catalogue
+from prodguard.scanner.reports.options import ReportOptions, VersionControl
 from prodguard.scanner.run import ScanResult
 
-Reporter = Callable[[ScanResult, Catalogue, TextIO], None]
+__all__ = ["REPORTERS", "ReportOptions", "Reporter", "VersionControl"]
 
 
-def _text(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
+class Reporter(Protocol):
+    def __call__(
+        self, result: ScanResult, catalogue: Catalogue, out: TextIO, options: ReportOptions | None = None
+    ) -> None: ...
+
+
+def _text(result: ScanResult, catalogue: Catalogue, out: TextIO, options: ReportOptions | None = None) -> None:
     from prodguard.scanner.reports.text import render
 
-    render(result, catalogue, out)
+    render(result, catalogue, out, options)
 
 
-def _json(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
+def _json(result: ScanResult, catalogue: Catalogue, out: TextIO, options: ReportOptions | None = None) -> None:
     from prodguard.scanner.reports.json_report import render
 
     render(result, catalogue, out)
 
 
-def _sarif(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
+def _sarif(result: ScanResult, catalogue: Catalogue, out: TextIO, options: ReportOptions | None = None) -> None:
     from prodguard.scanner.reports.sarif import render
 
-    render(result, catalogue, out)
+    render(result, catalogue, out, options)
 
 
-def _junit(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
+def _junit(result: ScanResult, catalogue: Catalogue, out: TextIO, options: ReportOptions | None = None) -> None:
     from prodguard.scanner.reports.junit import render
 
     render(result, catalogue, out)

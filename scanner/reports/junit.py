@@ -6,7 +6,7 @@ from typing import TextIO
 from xml.etree import ElementTree as ET
 
 from prodguard.rules.catalogue import Catalogue
-from prodguard.scanner.reports.common import printable
+from prodguard.scanner.reports.common import escape_controls
 from prodguard.scanner.run import ScanResult
 
 
@@ -22,14 +22,24 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
     if not result.findings:
         ET.SubElement(suite, "testcase", classname="prodguard", name="scan", time="0")
     for finding in result.findings:
-        path = printable(finding.path)
+        # XML 1.0 cannot hold most control characters even as references: they are escaped as text.
+        path = escape_controls(finding.path)
         where = f"{path}:{finding.line}" + (f" (cell {finding.cell})" if finding.cell is not None else "")
         case = ET.SubElement(suite, "testcase", classname=path, name=f"{finding.rule_id} {where}", time="0")
         rule = catalogue.get(finding.rule_id)
         failure = ET.SubElement(
-            case, "failure", message=f"{finding.title} ({finding.severity.label})", type=finding.rule_id
+            case,
+            "failure",
+            message=escape_controls(f"{finding.title} ({finding.severity.label})"),
+            type=finding.rule_id,
         )
-        failure.text = f"{where}:{finding.column}: {finding.excerpt}\n{rule.remediation if rule else ''}"
+        detail = finding.extra.get("detail")
+        lines = [f"{where}:{finding.column}: {escape_controls(finding.excerpt)}"]
+        if detail:
+            lines.append(escape_controls(detail))
+        if rule is not None:
+            lines.extend(escape_controls(line) for line in rule.remediation.splitlines())
+        failure.text = "\n".join(lines)
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)

@@ -4,12 +4,15 @@ text as ``prodguard rules show`` and the docs pages)."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, TextIO
 
 from prodguard import __version__
 from prodguard.rules.catalogue import Catalogue
 from prodguard.rules.model import Rule, Severity
 from prodguard.scanner.reports.common import TOOL_NAME, TOOL_URI, help_uri, printable
+from prodguard.scanner.reports.options import ReportOptions
 from prodguard.scanner.run import ScanResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -48,7 +51,25 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
     }
 
 
-def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
+def artifact_uri(path: str, root: Path | None) -> str:
+    """A finding's path relative to ``root`` (``%SRCROOT%``), with ``/`` separators, as code-scanning
+    services expect wherever the scan ran; paths outside the root stay as they are."""
+    if root is None:
+        return printable(path)
+    try:
+        relative = os.path.relpath(os.path.abspath(path), root)
+    except ValueError:
+        return printable(path)
+    if relative == ".." or relative.startswith(".." + os.sep):
+        return printable(path)
+    return printable(relative.replace(os.sep, "/"))
+
+
+def render(
+    result: ScanResult, catalogue: Catalogue, out: TextIO, options: ReportOptions | None = None
+) -> None:
+    options = options or ReportOptions()
+    root = options.source_root
     used = sorted({f.rule_id for f in result.findings})
     rules = [catalogue.get(rule_id) for rule_id in used]
     descriptors = [rule_descriptor(r) for r in rules if r is not None]
@@ -69,7 +90,10 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": printable(finding.path), "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": {
+                            "uri": artifact_uri(finding.path, root),
+                            "uriBaseId": "%SRCROOT%",
+                        },
                         "region": region,
                     }
                 }
@@ -87,11 +111,23 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
     notifications = [
         {"level": "note", "message": {"text": f"{printable(n.path)}: {n.message}"}} for n in result.notices
     ]
+    run: dict[str, Any] = {}
+    if root is not None:
+        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": root.resolve().as_uri() + "/"}}
+    provenance = options.version_control
+    if provenance is not None and provenance.repository_uri:
+        entry: dict[str, Any] = {"repositoryUri": provenance.repository_uri, "mappedTo": {"uriBaseId": "%SRCROOT%"}}
+        if provenance.revision:
+            entry["revisionId"] = provenance.revision
+        if provenance.branch:
+            entry["branch"] = provenance.branch
+        run["versionControlProvenance"] = [entry]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
+                **run,
                 "tool": {
                     "driver": {
                         "name": TOOL_NAME,

@@ -1,7 +1,10 @@
-"""Human-readable report: findings grouped by file, each rule's fix shown once per file.
+"""Human-readable report: findings grouped by file in aligned columns, each rule's fix shown once per
+file, rendered for the terminal (Markdown through rich, wrapped to the terminal's width).
 
 Colour follows rich's detection: off when the output is not a terminal or ``NO_COLOR`` is set.
-Excerpts are printed as plain ``Text`` (never as markup) so file content cannot inject styles.
+Everything that comes from the scanned content or from git (paths, excerpts, details, commit authors)
+is printed as plain ``Text`` with control characters escaped, so a file cannot inject styles or
+terminal escape sequences.
 """
 
 from __future__ import annotations
@@ -9,15 +12,22 @@ from __future__ import annotations
 from itertools import groupby
 from typing import TextIO
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.segment import Segment, Segments
+from rich.table import Table
 from rich.text import Text
 
 from prodguard.rules.catalogue import Catalogue
 from prodguard.rules.model import Severity
-from prodguard.scanner.reports.common import printable
+from prodguard.scanner.finding import Finding
+from prodguard.scanner.reports.common import escape_controls
+from prodguard.scanner.reports.markdown import TerminalMarkdown
+from prodguard.scanner.reports.options import ReportOptions
+from prodguard.scanner.reports.summary import summary_line
 from prodguard.scanner.run import ScanResult
 
-_STYLE = {
+SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
     Severity.HIGH: "red",
     Severity.MEDIUM: "yellow",
@@ -26,49 +36,93 @@ _STYLE = {
 }
 
 
-def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
-    console = Console(file=out, highlight=False, soft_wrap=True, emoji=False)
+def make_console(out: TextIO) -> Console:
+    return Console(file=out, highlight=False, emoji=False)
+
+
+def print_trimmed(console: Console, renderable: RenderableType) -> None:
+    """Print without the spaces rich pads tables and paragraphs with to the full width: piped output and
+    logs get no trailing whitespace, and a narrower paste does not wrap blank tails."""
+    segments: list[Segment] = []
+    for line in console.render_lines(renderable, pad=False):
+        while line and not line[-1].control and not line[-1].text.strip():
+            line.pop()
+        if line and not line[-1].control:
+            last = line[-1]
+            line[-1] = Segment(last.text.rstrip(), last.style)
+        segments.extend(line)
+        segments.append(Segment.line())
+    console.print(Segments(segments), soft_wrap=True)
+
+
+def render(result: ScanResult, catalogue: Catalogue, out: TextIO, options: ReportOptions | None = None) -> None:
+    options = options or ReportOptions()
+    console = make_console(out)
     for path, group in groupby(result.findings, key=lambda f: f.path):
-        findings = list(group)
-        console.print(Text(printable(path), style="bold underline"))
-        shown_fix: set[str] = set()
-        for f in findings:
-            where = f"cell {f.cell}, " if f.cell is not None else ""
-            line = Text("  ")
-            line.append(f"{where}{f.line}:{f.column}".ljust(10))
-            line.append(f" {f.severity.label:<8}", style=_STYLE[f.severity])
-            line.append(f" {f.rule_id}  ", style="bold")
-            line.append(f.title)
-            console.print(line)
-            console.print(Text("      " + f.excerpt, style="dim"))
-            if f.origin.commit:
-                who = f" by {f.origin.author}" if f.origin.author else ""
-                console.print(Text(f"      introduced in {f.origin.commit[:12]}{who} on {f.origin.date}", style="dim"))
-            rule = catalogue.get(f.rule_id)
-            if rule is not None and f.rule_id not in shown_fix:
-                shown_fix.add(f.rule_id)
-                console.print(Text(f"      fix: {rule.remediation}", style="green"))
-        console.print()
+        console.print(Text(escape_controls(path), style="bold underline"))
+        print_trimmed(console, Padding(_file_table(list(group), catalogue), (0, 0, 1, 2)))
+    if options.quiet:
+        return
     for notice in result.notices:
-        console.print(Text(f"notice: {printable(notice.path)}: {notice.message}", style="yellow"))
-    console.print(Text(_summary(result), style="bold"))
+        line = Text("notice: ", style="yellow")
+        line.append(f"{escape_controls(notice.path)}: {escape_controls(notice.message)}")
+        console.print(line, soft_wrap=True)
+    # One line, however long: scripts and CI logs grep it; the terminal wraps it if it must.
+    console.print(Text(summary_line(result), style="bold"), soft_wrap=True)
 
 
-def _summary(result: ScanResult) -> str:
-    s = result.stats
-    count = len(result.findings)
-    head = "no findings" if count == 0 else f"{count} finding{'s' if count != 1 else ''}"
-    if count:
-        by: dict[Severity, int] = {}
-        for f in result.findings:
-            by[f.severity] = by.get(f.severity, 0) + 1
-        head += " (" + ", ".join(f"{n} {sev.label}" for sev, n in sorted(by.items(), reverse=True)) + ")"
-    parts = [f"{head} in {s.files_scanned} file{'s' if s.files_scanned != 1 else ''}", f"{s.seconds:.2f}s"]
-    if s.suppressed:
-        parts.append(f"{s.suppressed} allowed inline")
-    if s.below_threshold:
-        parts.append(f"{s.below_threshold} below --min-severity {result.min_severity.label}")
-    skipped = {k: v for k, v in s.skipped.items() if k not in ("ignored", "excluded")}
-    if skipped:
-        parts.append("skipped " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(skipped.items())))
-    return "; ".join(parts)
+def _file_table(findings: list[Finding], catalogue: Catalogue) -> RenderableType:
+    """One heading row per finding in aligned columns (location, severity, rule, title), and under it,
+    indented past the location, what the finding says: excerpt, detail, commit, and the rule's fix the
+    first time the rule appears in the file. Long text wraps at its own indent, never at column 0."""
+    located = [(_location(f), f) for f in findings]
+    where_width = max(len(where) for where, _ in located)
+    rule_width = max(len(f.rule_id) for f in findings)
+    severity_width = max(len(s.label) for s in Severity)
+    shown_fix: set[str] = set()
+    rows: list[RenderableType] = []
+    for where, f in located:
+        heading = Table.grid(padding=(0, 2, 0, 0))
+        heading.add_column(justify="right", no_wrap=True, width=where_width)
+        heading.add_column(no_wrap=True, width=severity_width)
+        heading.add_column(no_wrap=True, width=rule_width)
+        heading.add_column(ratio=1)
+        heading.add_row(
+            Text(where, style="dim"),
+            Text(f.severity.label, style=SEVERITY_STYLE[f.severity]),
+            Text(f.rule_id, style="bold"),
+            Text(f.title),
+        )
+        rows.append(heading)
+        rule = catalogue.get(f.rule_id)
+        fix = None
+        if rule is not None and f.rule_id not in shown_fix:
+            shown_fix.add(f.rule_id)
+            fix = rule.remediation
+        rows.append(Padding(_message(f, fix), (0, 0, 0, where_width + 2)))
+    return Group(*rows)
+
+
+def _location(f: Finding) -> str:
+    return f"cell {f.cell}:{f.line}:{f.column}" if f.cell is not None else f"{f.line}:{f.column}"
+
+
+def _message(f: Finding, fix: str | None) -> RenderableType:
+    parts: list[RenderableType] = []
+    if f.excerpt:
+        parts.append(Text(escape_controls(f.excerpt), style="dim", overflow="fold"))
+    detail = f.extra.get("detail")
+    if detail:
+        environment = f.extra.get("environment")
+        prefix = ""
+        if environment:
+            inferred = " (inferred)" if f.extra.get("environment_inferred") == "true" else ""
+            prefix = f"[{environment}{inferred}] "
+        parts.append(Text(escape_controls(prefix + detail), style="italic"))
+    if f.origin.commit:
+        who = f" by {escape_controls(f.origin.author)}" if f.origin.author else ""
+        when = f" on {escape_controls(f.origin.date)}" if f.origin.date else ""
+        parts.append(Text(f"introduced in {f.origin.commit[:12]}{who}{when}", style="dim"))
+    if fix:
+        parts.append(TerminalMarkdown(f"**fix:** {fix}"))
+    return Group(*parts)
