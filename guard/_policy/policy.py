@@ -234,7 +234,7 @@ def _check_pii(config: ProjectConfig, options: dict[str, Any]) -> None:
     ``_pii.types`` imports neither Presidio nor spaCy."""
     from prodguard.guard._pii.types import PiiSettings
 
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     try:
         PiiSettings(**values)
     except TypeError as exc:
