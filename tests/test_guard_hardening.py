@@ -186,3 +186,37 @@ def test_a_stream_never_read_releases_its_lease_when_collected(server: FakeOpenA
     del stream
     gc.collect()
     assert open_backend(url).counters("{prodguard}")[0].reserved == (0, 0, 0)
+
+
+def test_azure_relies_on_its_content_filters_or_refuses(server: FakeOpenAI) -> None:
+    from openai import AzureOpenAI
+
+    def azure(mapping: dict[str, Any]) -> AzureOpenAI:
+        client = AzureOpenAI(azure_endpoint=server.url, api_key="0123456789abcdef0123456789abcdef", api_version="2024-10-21", max_retries=0)
+        return protect(client, Policy.from_mapping(mapping))
+
+    azure({"pii": {"enabled": False}}).chat.completions.create(model="dep", messages=[{"role": "user", "content": f"hi {SECRET}"}])
+    assert server.count("moderations") == 0 and server.count("chat/completions") == 1
+    assert_clean(server)
+    with pytest.raises(GuardUnavailable):
+        azure({"pii": {"enabled": False}, "moderation": {"azure": "refuse"}}).chat.completions.create(
+            model="dep", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert server.count("chat/completions") == 1
+
+
+def test_install_guards_every_route_of_clients_built_later(server: FakeOpenAI) -> None:
+    from prodguard.guard import GuardError, install, uninstall
+
+    install(Policy.from_mapping(NO_MODERATION))
+    try:
+        client = OpenAI(base_url=server.base_url, api_key="sk-local", max_retries=0)  # built after install
+        with client.responses.stream(model="m", input=PLANTED) as stream:
+            stream.until_done()
+        client.chat.completions.with_raw_response.create(model="m", messages=[{"role": "user", "content": PLANTED}]).parse()
+        with pytest.raises(GuardError):
+            client.files.create(file=("a.jsonl", b"{}"), purpose="batch")
+    finally:
+        uninstall()
+    assert server.count() == 2
+    assert_clean(server)
