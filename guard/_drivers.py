@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import httpx2
 
 from prodguard.guard._call import Call
-from prodguard.guard._flow import Outcome, _replaced, exchange
+from prodguard.guard._flow import Outcome, replaced_response, exchange
 from prodguard.guard._guard import Guard
 from prodguard.guard._io import Close, Flow, IORequest, Moderate, Read, Send, Sleep, T
 from prodguard.guard._sse import SseRewriter
@@ -196,7 +196,7 @@ def guarded_send(guard: Guard, client: Any, request: httpx2.Request, stream: boo
     if outcome.stream is None:
         return outcome.response
     pump = _Pump(guard, call, outcome.response, outcome.stream)
-    return _replaced(outcome.response, stream=_closing(GuardedStream(pump, perform), pump))
+    return replaced_response(outcome.response, stream=_closing(GuardedStream(pump, perform), pump))
 
 
 async def aguarded_send(guard: Guard, client: Any, request: httpx2.Request, stream: bool, send: Sender) -> httpx2.Response:
@@ -210,4 +210,4 @@ async def aguarded_send(guard: Guard, client: Any, request: httpx2.Request, stre
     if outcome.stream is None:
         return outcome.response
     pump = _Pump(guard, call, outcome.response, outcome.stream)
-    return _replaced(outcome.response, stream=_closing(AsyncGuardedStream(pump, perform), pump))
+    return replaced_response(outcome.response, stream=_closing(AsyncGuardedStream(pump, perform), pump))

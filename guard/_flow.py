@@ -40,7 +40,7 @@ def _outgoing(request: httpx2.Request, call: Call) -> httpx2.Request:
     return request
 
 
-def _replaced(response: httpx2.Response, *, content: bytes | None = None, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream | None = None) -> httpx2.Response:
+def replaced_response(response: httpx2.Response, *, content: bytes | None = None, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream | None = None) -> httpx2.Response:
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _HOP_HEADERS]
     if content is not None:
         return httpx2.Response(response.status_code, headers=headers, content=content, request=response.request, extensions=response.extensions)
@@ -71,7 +71,7 @@ def exchange(guard: Guard, call: Call, request: httpx2.Request, retries: int | N
             return Outcome(response)
         caller = yield from AnswerPipe(guard.steps, call).plain(json.loads(data))
         guard.finish(call, None)
-        return Outcome(_replaced(response, content=json.dumps(caller, ensure_ascii=False, separators=(",", ":")).encode()))
+        return Outcome(replaced_response(response, content=json.dumps(caller, ensure_ascii=False, separators=(",", ":")).encode()))
     except BaseException as exc:
         guard.finish(call, exc)
         raise
