@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import httpx2
 
 from prodguard.guard._call import Call
-from prodguard.guard._flow import Outcome, replaced_response, exchange
+from prodguard.guard._flow import Outcome, exchange, replaced_response
 from prodguard.guard._guard import Guard
 from prodguard.guard._io import Close, Flow, IORequest, Moderate, Read, Send, Sleep, T
 from prodguard.guard._sse import SseRewriter
