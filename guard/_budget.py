@@ -134,6 +134,16 @@ class Accounting:
             self._backend = open_backend(self.policy.backend)  # StateUnavailable when it cannot be opened
         return self._backend
 
+    def _now(self) -> float:
+        """The backend's clock for budget periods (Redis ``TIME``: a host a day ahead does not open a
+        second daily budget); the local clock when the backend cannot say."""
+        if not self.budgets:
+            return time.time()
+        try:
+            return self.backend().now()
+        except StateUnavailable:
+            return time.time()  # admission will meet the same failure and apply accounting.fail
+
     # -- subjects ------------------------------------------------------------------------------
 
     def subject(self, scope: str, call: Call) -> str:
@@ -174,7 +184,7 @@ class Accounting:
                     "[tool.prodguard.guard.accounting.prices]"
                 )
             cost = priced
-        now = time.time()
+        now = self._now()
         groups: dict[str, list[tuple[BudgetRule, str, str]]] = {}
         expires: dict[str, float] = {}
         for rule in budgets:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import openai
 import pytest
+from redis import Redis as RedisClient
 
 from prodguard.errors import ConfigError
 from prodguard.guard import BudgetExceeded, GuardUnavailable, Policy, SoftLimitReached, protect, tags
@@ -328,3 +329,18 @@ def test_usage_cli_shows_spend_and_remaining(server: FakeOpenAI, tmp_path: Path,
     result = run_cli("usage", "--format", "json", cwd=tmp_path)
     assert '"remaining": 7' in result.output
 
+
+
+def test_budget_periods_follow_the_redis_clock(server: FakeOpenAI, redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host whose clock runs a day ahead still spends the same daily budget (Redis ``TIME`` decides)."""
+    redis.flush()
+    mapping = {"backend": redis.url, "budgets": [{"scope": "global", "period": "day", "max_requests": 2}]}
+    chat(guarded(server.base_url, mapping))
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 86_400)  # this host is a day ahead
+    ahead = guarded(server.base_url, mapping)
+    chat(ahead)
+    with pytest.raises(BudgetExceeded):
+        chat(ahead)
+    keys = [key for key in (k.decode() for k in RedisClient.from_url(redis.url).keys("*")) if ":b:" in key]
+    assert len({key.rsplit(":", 1)[1] for key in keys if not key.endswith(":leases")}) == 1  # one period id

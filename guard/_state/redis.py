@@ -14,6 +14,7 @@ running total in ``<window>:total``. Keys expire with their period or window.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -166,6 +167,9 @@ class RedisBackend:
             options["socket_connect_timeout"] = 1.0
         self._redis = redis.Redis.from_url(url, **options)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        # Redis's clock at a moment of our monotonic clock, fetched again every minute: the local
+        # wall clock never enters (it may be skewed, or jump).
+        self._clock: tuple[float, float] | None = None
         self._admit = self._redis.register_script(_ADMIT)
         self._settle = self._redis.register_script(_SETTLE)
         self._release = self._redis.register_script(_RELEASE)
@@ -175,6 +179,17 @@ class RedisBackend:
             return script(keys=keys, args=args)
         except self._errors as exc:
             raise StateUnavailable(f"{self.where} failed ({type(exc).__name__}: {exc})") from None
+
+    def now(self) -> float:
+        """Redis's clock (``TIME``): budget periods of every host start and end together."""
+        monotonic = time.monotonic()
+        if self._clock is None or monotonic - self._clock[1] >= 60.0:
+            try:
+                seconds, micros = self._redis.time()
+            except self._errors as exc:
+                raise StateUnavailable(f"{self.where} failed ({type(exc).__name__}: {exc})") from None
+            self._clock = (seconds + micros / 1e6, monotonic)
+        return self._clock[0] + (monotonic - self._clock[1])
 
     def admit(self, admission: Admission) -> Admitted:
         keys: list[str] = []

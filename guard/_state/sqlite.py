@@ -78,6 +78,9 @@ class SQLiteBackend:
         self._pid = 0
         self._next_purge = 0.0
 
+    def now(self) -> float:
+        return time.time()  # one host: its own clock
+
     # -- connection --------------------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
