@@ -72,7 +72,8 @@ def test_missing_optional_dependency_names_the_extra(tmp_path: Path, run_cli, mo
     import sys
 
     # A core-only install: the audit log's cryptography is not importable.
-    for name in [m for m in sys.modules if m == "cryptography" or m.startswith(("cryptography.", "prodguard.guard._audit"))]:
+    loaded = ("cryptography.", "prodguard.guard._audit", "prodguard.guard._commands")
+    for name in [m for m in sys.modules if m == "cryptography" or m.startswith(loaded)]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "cryptography", None)
     result = run_cli("logs", "verify", "--dir", str(tmp_path), cwd=tmp_path)
