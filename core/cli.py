@@ -120,6 +120,22 @@ def cli() -> None:
     help="Do not report findings recorded in this baseline file "
     "[default: the config's baseline, or .prodguard-baseline.json at the repository root].",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Ask the OpenAI API about each found OpenAI key: live, revoked or unknown, its organization and "
+    "projects, and the declared environment it belongs to. Sends the keys to the API; off by default.",
+)
+@click.option(
+    "--verify-base-url",
+    metavar="URL",
+    help="API base URL for --verify [default: OPENAI_BASE_URL, else https://api.openai.com/v1].",
+)
+@click.option(
+    "--verify-timeout",
+    type=click.FloatRange(min=0.1, max=60),
+    help="Seconds to wait for each --verify request [default: 5].",
+)
 @click.option("--no-baseline", is_flag=True, help="Report findings a baseline would hide.")
 @click.option("--kinds", callback=_parse_kinds, metavar="KINDS", help=KINDS_HELP)
 @click.option(
@@ -150,6 +166,9 @@ def scan(
     all_refs: bool,
     diff: str | None,
     baseline: str | None,
+    verify: bool,
+    verify_base_url: str | None,
+    verify_timeout: float | None,
     no_baseline: bool,
     kinds: frozenset[Any],
     changed_lines: bool,
@@ -168,6 +187,11 @@ def scan(
     introduced it; PATHS may then be the repository directory and revision ranges (A..B). With
     --diff BASE, only what BASE..HEAD introduces: values (keys, identifiers) the touched files did not
     hold at BASE, and practice findings on the lines the commits add.
+
+    With --verify (never the default), each distinct OpenAI key found is checked once against the
+    API (GET /models; GET /organization/projects for admin keys), spaced and time-bounded; reports
+    gain a `verification` field: live (with its organization and the declared environment that owns
+    it), revoked or unknown. The key is sent only in the Authorization header and never printed.
 
     \b
     Exit codes: 0 no findings, 1 findings at or above --min-severity,
@@ -193,6 +217,9 @@ def scan(
         all_refs=all_refs,
         diff=diff,
         baseline=baseline,
+        verify=verify,
+        verify_base_url=verify_base_url,
+        verify_timeout=verify_timeout,
         no_baseline=no_baseline,
         kinds=kinds,
         changed_lines=changed_lines,
@@ -201,6 +228,58 @@ def scan(
         verbose=verbose,
     )
     _exit(lambda: run_scan(options))
+
+
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "html")),
+    default="text",
+    show_default=True,
+    help="text for a terminal, json (schema in docs/report.md), html (one self-contained page).",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file.")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="prodguard.toml or pyproject.toml to use (default: nearest one).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(("missing", "partly")),
+    help="Exit 1 when a practice is missing (or, with partly, missing or partly met).",
+)
+def report(path: str, fmt: str, output: str | None, config: str | None, fail_on: str | None) -> None:
+    """Production-readiness report: one row per practice of OpenAI's production and safety best
+    practices, with its status, the evidence and the next step.
+
+    PATH is the repository (default: the current directory). It is scanned as `prodguard scan`
+    would, its configuration is read ([tool.prodguard], environments, guard policy), and its Python
+    code is read for the controls in place (the guard installed with protect/install, output-token
+    caps, end-user ids, moderation, retries). Excerpts are redacted as in scan reports.
+
+    \b
+    Statuses:
+      met             the control the practice asks for is in place and
+                      no finding goes against it
+      partly          followed in part: a control configured incompletely
+                      or only in some places, or findings below high
+                      severity go against it
+      missing         a high or critical finding goes against it, or
+                      nothing shows the control it needs
+      not_applicable  the repository does not do what the practice is
+                      about (e.g. it never calls the OpenAI API)
+
+    \b
+    Exit codes: 0 report written (1 with --fail-on and a matching
+    practice), 2 usage or configuration error, 3 internal error.
+    """
+    from prodguard.scanner.readiness.command import ReadinessOptions
+    from prodguard.scanner.readiness.command import report as run
+
+    _exit(lambda: run(ReadinessOptions(path=path, format=fmt, output=output, config=config, fail_on=fail_on)))
 
 
 @cli.command()
@@ -455,7 +534,7 @@ def logs_rotate(directory: str | None, config: str | None, key_file: str | None)
 
 @logs.command("purge")
 @_log_options
-@click.option("--older-than", metavar="AGE", help="e.g. 30d [default: the policy's retention_days].")
+@click.option("--older-than", metavar="AGE", help="e.g. 30d, at least 1d [default: the policy's retention_days].")
 def logs_purge(
     directory: str | None, config: str | None, key_file: str | None, older_than: str | None
 ) -> None:

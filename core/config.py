@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prodguard.auxfiles import CONFIG_LIMIT, read_limited
 from prodguard.errors import ConfigError
 from prodguard.rules.tomlsource import KeyPath, TomlSource
 
@@ -51,9 +52,10 @@ def find_config(start: Path) -> Path | None:
 
 def _has_prodguard_table(pyproject: Path) -> bool:
     try:
-        text = pyproject.read_text("utf-8", errors="replace")
-    except OSError:
-        return False
+        text = read_limited(pyproject, CONFIG_LIMIT).decode("utf-8", "replace")
+    except (OSError, ConfigError):
+        # Unreadable or hostile (too large, not a regular file): the loader reports why.
+        return True
     return "[tool.prodguard" in text
 
 

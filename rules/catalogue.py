@@ -13,13 +13,19 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from prodguard.auxfiles import PACK_LIMIT
 from prodguard.errors import ConfigError
+from prodguard.rules.linearity import nonlinear_reason
 from prodguard.rules.model import Context, Examples, Kind, Rule, Scope, Severity, Validation
 from prodguard.rules.tomlsource import TomlSource
 from prodguard.rules.validators import CHECKS
 
 PACKS_DIR = Path(__file__).parent / "packs"
 RULE_ID = re.compile(r"^[A-Z]{2,4}\d{3,4}$")
+MIN_KEYWORD = 3
+# The longest public prefix a redaction may show (``sk-svcacct-``, ``github_pat_`` are 11).
+MAX_REDACT_PREFIX = 32
+MAX_CONTEXT_LINES = 100
 # A family: the prefix and the first digit of an id (``PG1`` = every PG1xx rule), or the prefix alone.
 FAMILY = re.compile(r"^[A-Z]{2,4}\d?$")
 
@@ -133,7 +139,8 @@ def load_catalogue(extra_packs: Sequence[str | Path] = (), *, compile_builtin: b
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for path in builtin_pack_paths():
-        rules.extend(_checked_unique(load_pack(path, compile_patterns=compile_builtin), seen, path))
+        pack = load_pack(path, compile_patterns=compile_builtin, builtin=True)
+        rules.extend(_checked_unique(pack, seen, path))
     for extra in extra_packs:
         rules.extend(_checked_unique(load_pack(extra, compile_patterns=True), seen, Path(extra)))
     return Catalogue(tuple(rules))
@@ -147,9 +154,10 @@ def _checked_unique(pack: tuple[Rule, ...], seen: dict[str, str], path: Path) ->
     return pack
 
 
-def load_pack(path: str | Path, *, compile_patterns: bool = True) -> tuple[Rule, ...]:
-    """Parse and validate one pack file."""
-    source = TomlSource.load(path)
+def load_pack(path: str | Path, *, compile_patterns: bool = True, builtin: bool = False) -> tuple[Rule, ...]:
+    """Parse and validate one pack file. A user pack's patterns must also be linear-time shapes
+    (``rules/linearity.py``); the built-in ones are held to that by the ReDoS test-suite instead."""
+    source = TomlSource.load(path, PACK_LIMIT)
     data = source.data
     unknown = set(data) - {"pack", "rules"}
     if unknown:
@@ -158,10 +166,10 @@ def load_pack(path: str | Path, *, compile_patterns: bool = True) -> tuple[Rule,
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
         raise source.error("'rules' must be an array of tables ([[rules]])", ("rules",))
-    return tuple(_rule(source, i, raw, compile_patterns) for i, raw in enumerate(raw_rules))
+    return tuple(_rule(source, i, raw, compile_patterns, builtin) for i, raw in enumerate(raw_rules))
 
 
-def _rule(source: TomlSource, index: int, raw: Any, compile_patterns: bool) -> Rule:
+def _rule(source: TomlSource, index: int, raw: Any, compile_patterns: bool, builtin: bool) -> Rule:
     at: tuple[str | int, ...] = ("rules", index)
     if not isinstance(raw, dict):
         raise source.error("each rule must be a table", at)
@@ -190,6 +198,12 @@ def _rule(source: TomlSource, index: int, raw: Any, compile_patterns: bool) -> R
     pattern = raw.get("pattern", "")
     _expect(source, pattern, str, (*at, "pattern"))
     keywords = tuple(k.lower() for k in _strings(source, raw.get("keywords", []), (*at, "keywords")))
+    for keyword in keywords:
+        if len(keyword.strip()) < MIN_KEYWORD:
+            # An empty or one-letter keyword hits everywhere: every pattern would run over every line.
+            raise source.error(
+                f"{rule_id}: keyword {keyword!r} is shorter than {MIN_KEYWORD} characters", (*at, "keywords")
+            )
     if pattern and not keywords:
         raise source.error(f"{rule_id}: a pattern rule needs keywords for the prefilter", (*at, "keywords"))
     if kind in (Kind.SECRET, Kind.IDENTIFIER) and not pattern:
@@ -201,6 +215,20 @@ def _rule(source: TomlSource, index: int, raw: Any, compile_patterns: bool) -> R
             compiled = re.compile(pattern.encode("utf-8")) if compile_patterns else None
         except re.error as exc:
             raise source.error(f"{rule_id}: invalid pattern: {exc}", (*at, "pattern")) from None
+        except (OverflowError, RecursionError, MemoryError, ValueError) as exc:
+            # A{4294967296}, a thousand nested groups: the compiler gives up in its own ways.
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc) or type(exc).__name__
+            raise source.error(f"{rule_id}: invalid pattern: {why}", (*at, "pattern")) from None
+        if not builtin:
+            # User packs have no ReDoS test behind them: only linear-time shapes run.
+            try:
+                slow = nonlinear_reason(pattern.encode("utf-8"))
+            except RecursionError:
+                slow = "nested too deeply"
+            if slow:
+                raise source.error(
+                    f"{rule_id}: pattern may take more than linear time: {slow}", (*at, "pattern")
+                )
         if compiled is not None and secret_group not in compiled.groupindex:
             raise source.error(
                 f"{rule_id}: pattern has no group named {secret_group!r} (use (?P<{secret_group}>...))",
@@ -212,6 +240,11 @@ def _rule(source: TomlSource, index: int, raw: Any, compile_patterns: bool) -> R
         raise source.error(f"{rule_id}: scope must be 'line' or 'file'", (*at, "scope")) from None
     redact_prefix = raw.get("redact_prefix", 0)
     _expect(source, redact_prefix, int, (*at, "redact_prefix"))
+    if not 0 <= redact_prefix <= MAX_REDACT_PREFIX:
+        raise source.error(
+            f"{rule_id}: redact_prefix must be between 0 and {MAX_REDACT_PREFIX} (the public prefix shown)",
+            (*at, "redact_prefix"),
+        )
     return Rule(
         id=rule_id,
         name=raw["name"],
@@ -267,7 +300,10 @@ def _context(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Context
     words = tuple(w.lower() for w in _strings(source, raw.get("words", []), (*at, "words")))
     if not words:
         raise source.error("context needs at least one word", (*at, "words"))
-    return Context(words=words, lines=_expect(source, raw.get("lines", 3), int, (*at, "lines")))
+    lines = _expect(source, raw.get("lines", 3), int, (*at, "lines"))
+    if not 0 <= lines <= MAX_CONTEXT_LINES:
+        raise source.error(f"context lines must be between 0 and {MAX_CONTEXT_LINES}", (*at, "lines"))
+    return Context(words=words, lines=lines)
 
 
 def _examples(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Examples:

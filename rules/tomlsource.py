@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prodguard.auxfiles import CONFIG_LIMIT, read_limited
 from prodguard.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
@@ -37,11 +38,13 @@ class TomlSource:
     lines: dict[KeyPath, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: str | Path) -> TomlSource:
+    def load(cls, path: str | Path, limit: int = CONFIG_LIMIT) -> TomlSource:
+        """Parse the file ``path`` (a regular file of at most ``limit`` bytes: configs and packs can come
+        from the repository being scanned)."""
         p = Path(path)
         try:
-            raw = p.read_bytes()
-        except OSError as exc:
+            raw = read_limited(p, limit)
+        except FileNotFoundError as exc:
             raise ConfigError(f"cannot read: {exc.strerror or exc}", path=str(p)) from None
         return cls.parse(raw, str(p))
 

@@ -8,13 +8,17 @@ rewritten, and entries are sorted, so re-creating an unchanged baseline changes 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import secrets
+import stat
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from prodguard.auxfiles import BASELINE_LIMIT, read_limited
 from prodguard.errors import ConfigError
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.run import ScanResult
@@ -41,11 +45,15 @@ class Baseline:
     def load(cls, path: str | Path) -> Baseline:
         file = Path(path)
         try:
-            document = json.loads(file.read_bytes())
+            raw = read_limited(file, BASELINE_LIMIT)
         except FileNotFoundError:
             raise ConfigError("baseline file not found", path=str(file)) from None
-        except (OSError, ValueError) as exc:
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
             raise ConfigError(f"not a readable baseline: {exc}", path=str(file)) from None
+        except RecursionError:
+            raise ConfigError("not a baseline: nested too deeply", path=str(file)) from None
         if not isinstance(document, dict) or document.get("version") != BASELINE_VERSION:
             raise ConfigError(f"unsupported baseline (expected version {BASELINE_VERSION})", path=str(file))
         salt = document.get("salt")
@@ -84,14 +92,40 @@ class Baseline:
                 for r, p, h in sorted(self.entries, key=lambda e: (e[1], e[0], e[2]))
             ],
         }
-        target = Path(path)
-        temporary = target.with_name(target.name + ".tmp")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-            os.replace(temporary, target)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
+        write_replacing(Path(path), (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+
+
+def write_replacing(target: Path, content: bytes) -> None:
+    """Write ``content`` to a new file beside ``target`` and rename it over ``target``: a reader never
+    sees half a file. The new file is created exclusively (a link planted at a fixed temporary name
+    cannot redirect the write), and a target that exists must be a regular file (``-o /dev/full`` is an
+    error, not a device to replace or to read)."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise ConfigError("not a regular file; a baseline is written to a file", path=str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        if info is not None:
+            os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        else:
+            os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide a file meant to be committed
+        os.replace(temporary, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise ConfigError(f"cannot write the baseline: {exc.strerror or exc}", path=str(target)) from None
+
 
 
 def apply_baseline(result: ScanResult, baseline: Baseline) -> ScanResult:

@@ -113,6 +113,12 @@ def commit_added_lines(root: Path, revisions: Sequence[str], git_paths: Sequence
     return AddedLines({key: frozenset(v) for key, v in found.items()})
 
 
+def changed_paths(root: Path, revisions: Sequence[str]) -> list[str]:
+    """Every path the selected commits add, change or delete (a renamed file: both its names)."""
+    out = run_git(root, ["log", "--name-only", "-z", "--no-renames", "-m", "--format=", *revisions, "--"])
+    return sorted({os.fsdecode(p.strip(b"\n")) for p in out.split(b"\0") if p.strip(b"\n")})
+
+
 def boundary_commits(root: Path, revisions: Sequence[str]) -> list[str]:
     """The commits just outside the selected range (``BASE`` of ``BASE..HEAD``, the merge base of a
     diverged branch, what the remotes already have for a new branch): the state a change starts from."""

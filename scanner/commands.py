@@ -65,6 +65,10 @@ class ScanOptions:
     new_only: bool = False
     quiet: bool = False
     verbose: bool = False
+    # --verify: ask the API about each found OpenAI key (never without the flag).
+    verify: bool = False
+    verify_base_url: str | None = None
+    verify_timeout: float | None = None
 
 
 STDIN_PATHS = ("-", "/dev/stdin")
@@ -75,7 +79,7 @@ def load_settings(config_path: str | None, anchor: Path, environ: Mapping[str, s
     ``anchor``."""
     environ = os.environ if environ is None else environ
     config_path = config_path or environ.get("PRODGUARD_CONFIG") or None
-    if config_path and not Path(config_path).is_file():
+    if config_path and not Path(config_path).exists():
         raise UsageError(f"config file not found: {config_path}")
     path = Path(config_path) if config_path else find_config(anchor)
     return settings_from_config(load_project_config(path, root=Path.cwd()))
@@ -197,7 +201,7 @@ def run_scan(
             revisions = [f"{options.diff}..HEAD"]
         selected = history_revisions(revisions, options.since, options.all_refs)
         refine = introduced_only(selected, settings, catalogue) if options.diff or options.new_only else None
-        return scan_history(repos[0] if repos else ".", selected, settings, catalogue, refine)
+        return scan_history(repos[0] if repos else ".", selected, settings, catalogue, refine, progress)
     return scan_paths(options.paths or (".",), settings, catalogue, progress)
 
 
@@ -237,15 +241,41 @@ def scan(options: ScanOptions) -> int:
     """``prodguard scan``: exit 0 when clean, 1 when a finding is at or above the threshold."""
     settings = resolve_settings(options)
     catalogue = catalogue_for(settings)
+    check_verify_options(options)
     baseline = find_baseline(options, settings)
     with scan_progress(options.verbose) as progress:
         result = run_scan(options, settings, catalogue, progress)
     if baseline is not None:
         result = apply_baseline(result, baseline)
+    if options.verify:
+        result = _verified(result, catalogue, settings, options)
     write_report(result, catalogue, options.format, options.output, report_options(options))
     if options.output and not options.quiet:
         print(f"{options.output}: {summary_line(result)}", file=sys.stderr)
     return EXIT_FINDINGS if result.findings else EXIT_CLEAN
+
+
+def check_verify_options(options: ScanOptions) -> None:
+    """``--verify`` reads each key again from its working-tree file: no other source has one to read."""
+    if options.verify and (options.staged or options.history or options.diff):
+        raise UsageError("--verify works on working-tree scans (not with --staged, --history or --diff)")
+    if options.verify and any(p in STDIN_PATHS for p in options.paths):
+        raise UsageError("--verify works on files, not on standard input")
+    if not options.verify and (options.verify_base_url or options.verify_timeout is not None):
+        raise UsageError("--verify-base-url and --verify-timeout go with --verify")
+
+
+def _verified(result: ScanResult, catalogue: Catalogue, settings: ScanSettings, options: ScanOptions) -> ScanResult:
+    # Imported here: a scan without --verify never loads the HTTP client.
+    from prodguard.scanner.verify.apply import verify_result
+    from prodguard.scanner.verify.client import VerifyOptions
+
+    verify_options = VerifyOptions(base_url=options.verify_base_url)
+    if options.verify_timeout is not None:
+        verify_options = VerifyOptions(base_url=options.verify_base_url, timeout_s=options.verify_timeout)
+    verified, sent = verify_result(result, catalogue, settings, verify_options, os.environ)
+    print(f"verification: {sent} request{'s' if sent != 1 else ''} sent", file=sys.stderr)
+    return verified
 
 
 def default_baseline_path(options: ScanOptions, settings: ScanSettings) -> str:

@@ -7,16 +7,19 @@ validators decide. The engine holds no state between blobs and is safe to copy i
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from prodguard.rules.model import Kind, Rule, Scope
 from prodguard.rules.validators import passes
 from prodguard.scanner.assignments import assignment_name
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import Allowance, is_allowed_inline
-from prodguard.scanner.finding import Finding, RedactedLine, fingerprint, hash_secret, redact
+from prodguard.scanner.finding import Finding, LineSpans, RedactedLine, fingerprint, hash_secret, redact
+from prodguard.scanner.lines import unify_line_ends
 from prodguard.scanner.prefilter import Prefilter, build_prefilter
 
 # A secret, with what introduces it (``api_key = "``), fits well inside this many bytes either side of
@@ -26,6 +29,22 @@ GENERIC_PROVIDER = "generic"
 # How far a rule's context words are looked for either side of a match, at most (``context.lines``
 # lines, but no more than this many bytes).
 CONTEXT_REACH = 4 * WINDOW
+# A match that runs into the end of its window (a long bearer token or JWT) is matched again with this
+# much more room, to the end of its line at most, so that the whole token is found and redacted rather
+# than its first kilobyte (the rest would be printed, and the guard would send it).
+EDGE_EXTENSION = 16 * WINDOW
+# Matching work on one line is bounded: at most this many times the line's length, plus an allowance
+# (a line packed with keywords would have every rule's pattern run over all of it: minutes for 20 MiB).
+DENSE_FACTOR = 3
+DENSE_ALLOWANCE = 64 * 1024
+
+
+class EngineResult(NamedTuple):
+    """What the engine found in one blob."""
+
+    findings: list[Finding]
+    masks: dict[int, LineSpans]  # line number -> character spans hidden on that line
+    dense_lines: tuple[int, ...]  # lines where the work bound stopped some rules (see DENSE_FACTOR)
 
 
 @dataclass(frozen=True)
@@ -78,18 +97,98 @@ class Engine:
 
     def scan(self, blob: Blob) -> list[Finding]:
         """Findings in ``blob``, sorted by position, each with a redacted excerpt."""
-        return _to_findings(blob, self._candidates(blob.data))
+        return self.scan_with_masks(blob).findings
+
+    def scan_with_masks(self, blob: Blob) -> EngineResult:
+        """Findings in ``blob``; by line number, the character spans hidden on each line (the secrets of
+        every finding and every overlapping match), so that other checks reporting those lines build
+        their excerpts from the same redacted text; and the lines the work bound cut short."""
+        data = unify_line_ends(blob.data)
+        if data is not blob.data:
+            blob = replace(blob, data=data)
+        dense: list[int] = []
+        reported, masks = self._candidates(data, dense)
+        findings, hidden = _to_findings(blob, reported, masks)
+        numbers = tuple(data.count(b"\n", 0, start) + 1 for start in sorted(dense))
+        return EngineResult(findings, hidden, numbers)
 
     def spans(self, data: bytes) -> list[SecretSpan]:
-        """Byte spans of the secrets in ``data`` (for redacting text in place, as the guard does)."""
-        return [SecretSpan(c.start, c.end, c.rule) for c in self._candidates(data)]
+        """Byte spans of the secrets in ``data`` (for redacting text in place, as the guard does).
 
-    def _candidates(self, data: bytes) -> list[_Candidate]:
+        Overlapping matches are merged into one span (their union), attributed to the reported rule that
+        starts first: a password glued to a provider key is hidden whole, not only the key's part."""
+        reported, masks = self._candidates(unify_line_ends(data))
+        merged: list[SecretSpan] = []
+        covering = sorted(
+            [(c.start, c.end, c.rule, 0) for c in reported] + [(c.start, c.end, c.rule, 1) for c in masks],
+            key=lambda item: (item[0], item[3]),
+        )
+        named: list[bool] = []  # whether a merged span's rule is one that was reported
+        for start, end, rule, masked in covering:
+            if merged and start < merged[-1].end:
+                last = merged[-1]
+                keep = named[-1] or masked
+                merged[-1] = SecretSpan(last.start, max(last.end, end), last.rule if keep else rule)
+                named[-1] = named[-1] or not masked
+            else:
+                merged.append(SecretSpan(start, end, rule))
+                named.append(not masked)
+        return merged
+
+    def _within_budget(
+        self, data: bytes, runs: list[tuple[int, int, int]], dense: list[int]
+    ) -> list[tuple[int, int, int]]:
+        """The (window, rule) runs to match, keeping the work on each line under ``DENSE_FACTOR`` times
+        its length (plus ``DENSE_ALLOWANCE``). A line packed with keywords would otherwise have every
+        rule's pattern run over all of it; past the bound, the remaining runs on that line are skipped
+        (OpenAI's rules first, generic ones last, severe before mild: whole rules at a time) and the line's start offset goes to ``dense``."""
+        if sum(hi - lo for lo, hi, _ in runs) <= DENSE_FACTOR * len(data) + DENSE_ALLOWANCE:
+            return runs  # the common case: no line can be over its bound
+        # Each window's line start, in one pass over the data (windows never cross a line end).
+        starts: dict[int, int] = {}
+        cursor = line_start = 0
+        for lo in sorted({run[0] for run in runs}):
+            newline = data.rfind(b"\n", cursor, lo)
+            if newline >= 0:
+                line_start = newline + 1
+            starts[lo] = line_start
+            cursor = lo
+        # Whole rules in order of importance: OpenAI's first (what prodguard is for), then other
+        # providers', generic ones last; severe before mild.
+        rank = {
+            n: (rule.provider == GENERIC_PROVIDER, rule.provider != "openai", -rule.severity, n)
+            for n, rule in enumerate(self.rules)
+        }
+        runs.sort(key=lambda run: (rank[run[2]], run[0]))
+        budgets: dict[int, int] = {}  # line start -> bytes of matching left
+        kept = []
+        for lo, hi, rule_number in runs:
+            line_start = starts[lo]
+            if line_start not in budgets:
+                line_end = data.find(b"\n", lo)
+                length = (len(data) if line_end < 0 else line_end) - line_start
+                budgets[line_start] = DENSE_FACTOR * length + DENSE_ALLOWANCE
+            if budgets[line_start] < hi - lo:
+                if line_start not in dense:
+                    dense.append(line_start)
+                continue
+            budgets[line_start] -= hi - lo
+            kept.append((lo, hi, rule_number))
+        return kept
+
+    def _candidates(
+        self, data: bytes, dense: list[int] | None = None
+    ) -> tuple[list[_Candidate], list[_Candidate]]:
+        """(candidates to report, candidates only to hide): a match that another overlapping match
+        supersedes is not reported, but its span is still redacted. Lines where the work bound cut
+        matching short are added to ``dense`` (their start offsets)."""
+        if dense is None:
+            dense = []
         if self._prefilter is None or not data:
-            return []
+            return [], []
         hits = self._prefilter.hits(data)
         if not hits:
-            return []
+            return [], []
         line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
         file_rules: set[int] = set()
         size = len(data)
@@ -109,21 +208,26 @@ class Engine:
                     continue
                 line_windows[rule_number].append((lo, hi))
         candidates: list[_Candidate] = []
-        for rule_number, windows in line_windows.items():
-            rule = self.rules[rule_number]
-            for lo, hi in _merge(windows):
-                candidates.extend(self._match(rule, data, lo, hi))
+        runs = [(lo, hi, n) for n, windows in line_windows.items() for lo, hi in _merge(windows)]
+        for lo, hi, rule_number in self._within_budget(data, runs, dense):
+            candidates.extend(self._match(self.rules[rule_number], data, lo, hi))
         for rule_number in file_rules:
             candidates.extend(self._match(self.rules[rule_number], data, 0, size))
-        return _prefer_specific(_dedupe(candidates))
+        unique, overlapped = _dedupe(candidates)
+        reported, superseded = _prefer_specific(unique)
+        return reported, overlapped + superseded
 
     def _match(self, rule: Rule, data: bytes, lo: int, hi: int) -> list[_Candidate]:
         found = []
         group = rule.secret_group
+        # The window was cut inside a line: a match running into its end may go on after it.
+        cut = hi < len(data) and data[hi] != 0x0A
         for match in rule.regex.finditer(data, lo, hi):
             start, end = match.span(group)
             if start < 0:
                 continue
+            if cut and match.end() >= hi:
+                start, end = _extended(rule, data, match.start(), hi, (start, end))
             secret = data[start:end]
             if not passes(secret.decode("utf-8", "replace"), rule.validation):
                 continue
@@ -133,6 +237,19 @@ class Engine:
                 continue
             found.append(_Candidate(rule, start, end, secret))
         return found
+
+
+def _extended(rule: Rule, data: bytes, begin: int, hi: int, span: tuple[int, int]) -> tuple[int, int]:
+    """The secret's span when the match starting at ``begin`` is given room past ``hi`` (to the end of
+    the line, at most ``EDGE_EXTENSION`` bytes further)."""
+    limit = data.find(b"\n", hi, hi + EDGE_EXTENSION)
+    if limit < 0:
+        limit = min(len(data), hi + EDGE_EXTENSION)
+    longer = rule.regex.match(data, begin, limit)
+    if longer is None:
+        return span
+    start, end = longer.span(rule.secret_group)
+    return (start, end) if start >= 0 and end >= span[1] else span
 
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -147,29 +264,44 @@ def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
-    seen: set[tuple[str, int, int]] = set()
-    unique = []
-    for c in candidates:
-        key = (c.rule.id, c.start, c.end)
-        if key not in seen:
-            seen.add(key)
-            unique.append(c)
-    return unique
+def _dedupe(candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_Candidate]]:
+    """One candidate per stretch of a rule's matches: the same secret found from two windows (a token
+    extended past its window and found again from the next) is reported once; an overlapping remainder
+    is kept to be hidden."""
+    unique: list[_Candidate] = []
+    overlapped: list[_Candidate] = []
+    reach: dict[str, int] = {}
+    for c in sorted(candidates, key=lambda c: (c.rule.id, c.start, -c.end)):
+        if c.start < reach.get(c.rule.id, -1):
+            if c.end > reach[c.rule.id]:
+                overlapped.append(c)
+            continue
+        reach[c.rule.id] = c.end
+        unique.append(c)
+    return unique, overlapped
 
 
-def _prefer_specific(candidates: list[_Candidate]) -> list[_Candidate]:
-    """A provider rule and a generic assignment rule often match the same value; report the provider's."""
+def _prefer_specific(candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_Candidate]]:
+    """A provider rule and a generic assignment rule often match the same value; report the provider's.
+    The generic match is still hidden: its span may reach further (``password = "Summer!sk_live_…"``)."""
     specific = [c for c in candidates if c.rule.provider != GENERIC_PROVIDER]
     if len(specific) == len(candidates):
-        return candidates
+        return candidates, []
     kept = list(specific)
+    superseded: list[_Candidate] = []
+    ordered = sorted(specific, key=lambda s: s.start)
+    starts = [s.start for s in ordered]
+    # Running maximum of ends, to test overlap with any specific span starting before c.end in log time.
+    reach: list[int] = []
+    for s in ordered:
+        reach.append(max(s.end, reach[-1]) if reach else s.end)
     for c in candidates:
-        if c.rule.provider == GENERIC_PROVIDER and not any(
-            s.start < c.end and c.start < s.end for s in specific
-        ):
-            kept.append(c)
-    return kept
+        if c.rule.provider != GENERIC_PROVIDER:
+            continue
+        before = bisect_left(starts, c.end)  # specific spans starting before c ends
+        overlaps = before > 0 and reach[before - 1] > c.start
+        (superseded if overlaps else kept).append(c)
+    return kept, superseded
 
 
 def _context_near(data: bytes, start: int, end: int, words: tuple[str, ...], lines: int) -> bool:
@@ -200,28 +332,34 @@ def _line_bounds(data: bytes, pos: int) -> tuple[int, int]:
     return start, (len(data) if end < 0 else end)
 
 
-def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
+def _to_findings(
+    blob: Blob, candidates: list[_Candidate], masks: list[_Candidate]
+) -> tuple[list[Finding], dict[int, LineSpans]]:
     if not candidates:
-        return []
+        return [], {}
     data = blob.data
     candidates.sort(key=lambda c: (c.start, c.rule.id))
-    # Every secret span on a line is redacted in that line's excerpts, whichever finding it belongs to.
-    spans_by_line: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    # Every secret span on a line is redacted in that line's excerpts, whichever finding it belongs to,
+    # and so is every match that was not reported because another one covers it (the union is hidden).
+    spans_by_line: dict[int, LineSpans] = defaultdict(list)
+    numbers: dict[int, int] = {}  # line start -> line number, for the lines holding spans
     located = []
     line_number = 1
     cursor = 0
-    # Work per line is done once per line, not once per finding on it: a minified line can hold
+    # Work per line is done once per line, not once per span on it: a minified line can hold
     # thousands of findings, and per-finding work proportional to its length would be quadratic.
     line_start = line_end = -1
     ascii_line = True
     mark = mark_col = 0  # a byte offset on the current line and its column, to count columns onward
-    for c in candidates:
+    every = sorted([(c, True) for c in candidates] + [(m, False) for m in masks], key=lambda p: p[0].start)
+    for c, reported in every:
         line_number += data.count(b"\n", cursor, c.start)
         cursor = c.start
         if c.start > line_end:
             line_start, line_end = _line_bounds(data, c.start)
             ascii_line = data[line_start:line_end].isascii()
             mark, mark_col = line_start, 0
+            numbers[line_start] = line_number
         if not ascii_line:
             # Decoding in two parts counts the same as in one when the cut is not inside a character.
             if mark != line_start and 0x80 <= data[mark] < 0xC0:
@@ -232,26 +370,43 @@ def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
         first_line_end = min(c.end, line_end)
         end_col = col + len(data[c.start : first_line_end].decode("utf-8", "replace"))
         secret_text = c.secret.decode("utf-8", "replace")
-        spans_by_line[line_start].append((col, end_col, redact(secret_text, c.rule.redact_prefix)))
+        replacement = redact(secret_text, c.rule.redact_prefix)
+        spans_by_line[line_start].append((col, end_col, replacement))
         newlines = c.secret.count(b"\n")
         if newlines:
+            # A multi-line secret hides the lines it continues on too (another finding may report them).
+            position, number = line_end, line_number
+            while 0 <= position < c.end:
+                number += 1
+                next_start, next_end = position + 1, data.find(b"\n", position + 1)
+                next_end = len(data) if next_end < 0 else next_end
+                chars = len(data[next_start : min(next_end, c.end)].decode("utf-8", "replace"))
+                spans_by_line[next_start].append((0, chars, "…"))
+                numbers[next_start] = number
+                position = next_end if next_end < len(data) else -1
             last_start = data.rfind(b"\n", 0, c.end) + 1
             end_col_last = len(data[last_start : c.end].decode("utf-8", "replace"))
         else:
             end_col_last = end_col
-        located.append((c, line_number, line_start, line_end, col, line_number + newlines, end_col_last))
-    lines: dict[int, tuple[str, RedactedLine, str]] = {}
+        if reported:
+            located.append((c, line_number, line_start, line_end, col, line_number + newlines, end_col_last))
+    lines: dict[int, tuple[str, RedactedLine]] = {}
+
+    def shown(start: int, end: int) -> tuple[str, RedactedLine]:
+        if start not in lines:
+            text = data[start:end].decode("utf-8", "replace")
+            lines[start] = (text, RedactedLine.build(text, spans_by_line.get(start, [])))
+        return lines[start]
+
     allowances: dict[tuple[int, str], Allowance | None] = {}
     findings = []
     for c, line, line_start, line_end, col, end_line, end_col in located:
-        if line_start not in lines:
-            line_text = data[line_start:line_end].decode("utf-8", "replace")
-            prev_start, _ = _line_bounds(data, max(line_start - 1, 0)) if line_start else (0, 0)
-            previous = data[prev_start : line_start - 1].decode("utf-8", "replace") if line_start else ""
-            lines[line_start] = (line_text, RedactedLine.build(line_text, spans_by_line[line_start]), previous)
-        line_text, redacted, previous = lines[line_start]
+        line_text, redacted = shown(line_start, line_end)
         if (line_start, c.rule.id) not in allowances:
-            allowances[line_start, c.rule.id] = is_allowed_inline(line_text, previous, c.rule.id)
+            # Allow comments are read from the redacted lines: the reason is printed, and on a long
+            # minified line it can run over every later secret on the line.
+            previous = shown(*_line_bounds(data, line_start - 1))[1].text if line_start else ""
+            allowances[line_start, c.rule.id] = is_allowed_inline(redacted.text, previous, c.rule.id)
         allowance = allowances[line_start, c.rule.id]
         secret_hash = hash_secret(c.secret)
         assigned_to = (
@@ -275,10 +430,8 @@ def _to_findings(blob: Blob, candidates: list[_Candidate]) -> list[Finding]:
                 secret_hash=secret_hash,
                 origin=blob.origin,
                 cell=blob.cell,
-                suppressed=("inline allow" + (f": {allowance.reason}" if allowance.reason else ""))
-                if allowance
-                else None,
+                suppressed=allowance.label() if allowance else None,
                 extra={"assigned_to": assigned_to} if assigned_to else {},
             )
         )
-    return findings
+    return findings, {numbers[start]: spans for start, spans in spans_by_line.items()}

@@ -7,6 +7,7 @@ threshold decisions are counted in the scan statistics so that nothing disappear
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
 
@@ -14,6 +15,7 @@ import pathspec
 
 from prodguard.rules.model import Severity
 from prodguard.scanner.finding import Finding
+from prodguard.scanner.lines import unify_line_ends
 
 _ALLOW = re.compile(
     r"prodguard:\s*allow(?P<next>-next-line)?(?![\w-])"
@@ -22,6 +24,8 @@ _ALLOW = re.compile(
 )
 
 
+# The longest allow reason reported; a "reason" running on over a minified line is cut.
+MAX_REASON = 200
 # The allow comments of other scanners, honoured so that a team can migrate without rewriting them:
 # gitleaks (``gitleaks:allow``) and detect-secrets (``pragma: allowlist secret``, and its next-line form).
 _PEER_ALLOW = re.compile(r"gitleaks:allow|pragma:\s*allowlist[ -]secret")
@@ -36,13 +40,21 @@ _ID_LIKE = re.compile(r"\b[A-Z]{2,4}\d{3,4}\b")
 
 @dataclass(frozen=True)
 class Allowance:
-    """An inline ``prodguard: allow`` comment: the rules it covers (empty: all) and the reason given."""
+    """An inline ``prodguard: allow`` comment: the rules it covers (empty: all) and the reason given.
+
+    The reason is printed in reports: callers parse allowances from redacted lines (the engine does), so
+    that a key written after the comment is not copied into the report with it."""
 
     rule_ids: frozenset[str]
     reason: str
 
     def covers(self, rule_id: str) -> bool:
         return not self.rule_ids or rule_id in self.rule_ids
+
+    def label(self) -> str:
+        """What a suppressed finding says about why: ``inline allow: <reason>``."""
+        reason = self.reason if len(self.reason) <= MAX_REASON else self.reason[: MAX_REASON - 1] + "…"
+        return "inline allow" + (f": {reason}" if reason else "")
 
 
 def parse_allowance(line: str, *, next_line: bool = False) -> Allowance | None:
@@ -68,7 +80,7 @@ def allow_comment_problems(data: bytes, known_ids: frozenset[str]) -> list[tuple
     if b"prodguard:" not in data:
         return []
     problems = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    for number, raw in enumerate(unify_line_ends(data).split(b"\n"), start=1):  # the scanner's line model
         if b"prodguard:" not in raw:
             continue
         line = raw.decode("utf-8", "replace")
@@ -102,15 +114,45 @@ def is_below_threshold(finding: Finding, minimum: Severity) -> bool:
     return finding.severity < minimum
 
 
+def compile_ignore_lines(lines: Sequence[str]) -> pathspec.GitIgnoreSpec:
+    """Gitignore patterns as git reads them: a pattern git cannot use (a lone ``\\``, a bare ``!``, a
+    range such as ``[z-a]``) matches nothing, and the other lines keep working."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except (ValueError, TypeError, re.error):
+        pass
+    usable = []
+    for line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except (ValueError, TypeError, re.error):
+            continue
+        usable.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(usable)
+
+
+def matchable(path: str) -> str:
+    """``path`` as patterns can be matched against it: a file name that is not UTF-8 (held with
+    surrogate escapes) has its undecodable bytes replaced; git matches bytes, and no pattern written in
+    a text file names those bytes anyway."""
+    if path.isascii():
+        return path
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return path
+
+
 class PathFilter:
     """Path-stage filter: config excludes, as gitignore-style patterns relative to the project root."""
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self.patterns = patterns
-        self._spec = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
+        self._spec = compile_ignore_lines(patterns) if patterns else None
 
     def is_excluded(self, relative_path: str) -> bool:
-        return self._spec is not None and self._spec.match_file(relative_path)
+        return self._spec is not None and self._spec.match_file(matchable(relative_path))
 
     def __reduce__(self) -> tuple[type, tuple[tuple[str, ...]]]:
         return (type(self), (self.patterns,))

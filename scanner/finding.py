@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 
 from prodguard.rules.model import Kind, Severity
 from prodguard.scanner.blob import WORKING_TREE, Origin
+from prodguard.scanner.verify.model import Verification
 
 EXCERPT_WIDTH = 160
+
+# Character spans of one line to hide in its excerpt: (start, end, replacement).
+LineSpans = list[tuple[int, int, str]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Finding:
     cell: int | None = None
     suppressed: str | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # What the API said about the key (``scan --verify`` only).
+    verification: Verification | None = field(default=None, compare=False, hash=False)
 
     @property
     def sort_key(self) -> tuple[str, int, int, int, str]:

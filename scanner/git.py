@@ -152,6 +152,44 @@ def _empty_tree(repo: str | Path) -> str:
     return run_git(repo, ["hash-object", "-t", "tree", "/dev/null"]).strip().decode("ascii")
 
 
+# Options that select whole sets of refs; the only arguments starting with "-" a revision list may hold.
+REF_SET_OPTIONS = frozenset({"--all", "--branches", "--tags", "--remotes"})
+_OBJECT_ID = re.compile(r"^\^?[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+
+
+def checked_revisions(repo: str | Path, revisions: Sequence[str]) -> list[str]:
+    """``git log`` arguments for ``revisions`` that cannot be read as options.
+
+    A revision starting with ``-`` (``--output=FILE`` would make git write a file) is refused. Every
+    other revision is resolved by ``git rev-parse`` to object ids (a range to its ends, negated ones
+    with ``^``): what reaches ``git log`` after ``--end-of-options`` is hexadecimal ids only. ``--not``
+    and the ref-set options (``--all``, ``--remotes``, …) are kept, before ``--end-of-options``, with
+    the same meaning. An unknown revision is an error naming it, never an empty scan."""
+    prefix: list[str] = []
+    resolved: list[str] = []
+    negated = False
+    for revision in revisions:
+        if revision == "--not":
+            negated = not negated
+            continue
+        if revision in REF_SET_OPTIONS:
+            prefix += ["--not", revision, "--not"] if negated else [revision]
+            continue
+        if not revision or revision.lstrip("^").startswith("-") or any(c in revision for c in "\0\n\r"):
+            raise GitError(f"not a revision: {revision!r}")
+        lines = run_git(repo, ["rev-parse", revision, "--"]).decode("ascii", "replace").split()
+        for line in lines:
+            if line == "--":
+                continue
+            if not _OBJECT_ID.match(line):
+                raise GitError(f"not a revision: {revision!r}")
+            if not run_git(repo, ["rev-parse", "--verify", "--quiet", line.lstrip("^") + "^{commit}"], check=False):
+                raise GitError(f"not a commit: {revision!r}")
+            positive = not line.startswith("^")
+            resolved.append(line.lstrip("^") if positive != negated else "^" + line.lstrip("^"))
+    return [*prefix, "--end-of-options", *resolved]
+
+
 @dataclass(frozen=True)
 class Introduction:
     """The first commit (in topological order) in which a blob appeared at a path."""
@@ -180,7 +218,7 @@ def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introducti
             "--no-renames",
             "-z",
             "--format=%x01%H%x00%an <%ae>%x00%aI%x00",
-            *revisions,
+            *checked_revisions(repo, revisions),
             "--",
         ],
     )

@@ -23,6 +23,7 @@ from prodguard.scanner.run import (
     Batch,
     Detector,
     FileReader,
+    Progress,
     ReadResult,
     ScanResult,
     build_detector,
@@ -170,6 +171,7 @@ def scan_history(
     settings: ScanSettings,
     catalogue: Catalogue,
     refine: Refine | None = None,
+    progress: Progress | None = None,
 ) -> ScanResult:
     """Every blob introduced in the selected commits, read once; each secret is reported once per path,
     with the earliest commit that introduced it."""
@@ -207,7 +209,8 @@ def scan_history(
         places[intro.blob].append((intro.order, item))
     detector = build_detector(catalogue)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
-    batch, jobs = detect(detector, items, GitBlobReader(str(root), settings.max_file_size), jobs=jobs)
+    reader = GitBlobReader(str(root), settings.max_file_size)
+    batch, jobs = detect(detector, items, reader, jobs=jobs, progress=progress)
     findings = first_introductions(_at_every_place(batch.findings, items, places))
     if refine is not None:
         findings = refine(root, findings)

@@ -1,8 +1,8 @@
 """Finding-stage steps that keep only what a change introduces, for the staged and history sources.
 
 - ``changed_lines_only``: findings on lines the staged change adds (the practice hook).
-- ``introduced_only``: for ``--diff BASE`` and ``hook pre-push``: a value (key, identifier) is new when the
-  files the range touches did not hold it at the range's boundary (``BASE``, the merge base, what the
+- ``introduced_only``: for ``--diff BASE`` and ``hook pre-push``: a value (key, identifier) is new when no
+  file the range touches (adds, changes, deletes or renames) held it at the range's boundary (``BASE``, the merge base, what the
   remotes have); a practice finding is new when the commit it is attributed to added its line.
 """
 
@@ -18,6 +18,7 @@ from prodguard.scanner.changes import (
     VALUE_KINDS,
     blobs_at,
     boundary_commits,
+    changed_paths,
     commit_added_lines,
     git_path,
     is_already_present,
@@ -44,8 +45,11 @@ def introduced_only(revisions: Sequence[str], settings: ScanSettings, catalogue:
         if not findings:
             return findings
         boundary = boundary_commits(root, revisions)
-        value_paths = sorted({git_path(root, f.path) for f in findings if f.kind in VALUE_KINDS})
-        before = _values_at(root, boundary, value_paths, settings, catalogue) if boundary else frozenset()
+        before: frozenset[tuple[str, str]] = frozenset()
+        if boundary and any(f.kind in VALUE_KINDS for f in findings):
+            # Every path the range touches, deleted and renamed-from ones included: a key moved from one
+            # file to another (or renamed with its file) was there before the range.
+            before = _values_at(root, boundary, changed_paths(root, revisions), settings, catalogue)
         practice_paths = sorted({git_path(root, f.path) for f in findings if f.kind is Kind.PRACTICE})
         added = commit_added_lines(root, revisions, practice_paths)
         kept = []

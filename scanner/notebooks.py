@@ -28,7 +28,9 @@ def _text(value: Any) -> str:
 
 def _cell_text(cell: dict[str, Any]) -> str:
     parts = [_text(cell.get("source", ""))]
-    for output in cell.get("outputs", []) or []:
+    outputs = cell.get("outputs")
+    # A malformed notebook ("outputs": 5) is scanned for what it does hold, not refused.
+    for output in outputs if isinstance(outputs, list) else ():
         if not isinstance(output, dict):
             continue
         if "text" in output:

@@ -105,16 +105,28 @@ class Detector:
                 return findings, None
             notice = Notice(blob.path, "not valid notebook JSON; scanned as plain text", "notebook")
             return self.engine.scan(blob), notice
-        findings = self.engine.scan(blob)
+        findings, masks, dense = self.engine.scan_with_masks(blob)
         if self.practice_rules:
-            practice = run_practices(blob, self.practice_rules)
+            practice = run_practices(blob, self.practice_rules, masks)
             if practice:
                 findings = _merge_practice(practice, findings, self._generic_ids)
-        return findings, None
+        return findings, _dense_notice(blob, dense)
 
     @cached_property
     def _generic_ids(self) -> frozenset[str]:
         return frozenset(r.id for r in self.engine.rules if r.provider == GENERIC_PROVIDER)
+
+
+def _dense_notice(blob: Blob, lines: tuple[int, ...]) -> Notice | None:
+    if not lines:
+        return None
+    shown = ", ".join(str(n) for n in lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+    return Notice(
+        blob.path,
+        f"line{'s' if len(lines) > 1 else ''} {shown} packed with rule keywords: some rules were not run over "
+        "all of it (the work per line is bounded); review it by hand",
+        "dense",
+    )
 
 
 def _merge_practice(practice: list[Finding], secrets: list[Finding], generic: frozenset[str]) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -80,8 +81,9 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
         raise config.error(
             f"unknown key {sorted(unknown_rules)[0]!r} in rules", "rules", sorted(unknown_rules)[0]
         )
+    # Absolute, but links not resolved: errors name the pack as configured.
     packs = tuple(
-        str((config.root / p).resolve()) for p in _string_list(config, table.get("packs", []), "packs")
+        os.path.abspath(config.root / p) for p in _string_list(config, table.get("packs", []), "packs")
     )
     raw_size = table.get("max_file_size", DEFAULT_MAX_FILE_SIZE)
     if isinstance(raw_size, bool) or not isinstance(raw_size, (int, str)):

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pathspec
 
-from prodguard.errors import UsageError
-from prodguard.scanner.filters import PathFilter
+from prodguard.auxfiles import IGNORE_FILE_LIMIT, read_limited
+from prodguard.errors import ConfigError, UsageError
+from prodguard.scanner.filters import PathFilter, compile_ignore_lines, matchable
 from prodguard.scanner.git import GitError, run_git
+from prodguard.scanner.lines import split_lines
 
 BINARY_SNIFF = 8192
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -126,23 +128,28 @@ class _IgnoreFile:
         prefix = self.base.rstrip(os.sep) + os.sep
         if not path.startswith(prefix):
             return False
-        rel = path[len(prefix) :].replace(os.sep, "/")
+        rel = matchable(path[len(prefix) :].replace(os.sep, "/"))
         return bool(self.spec.match_file(rel + "/" if is_dir else rel))
 
 
 def _read_ignore_file(directory: str, listing: Listing) -> _IgnoreFile | None:
     path = os.path.join(directory, ".gitignore")
     try:
-        with open(path, "rb") as handle:
-            lines = handle.read().decode("utf-8", "replace").splitlines()
+        # As git: a .gitignore that is a symbolic link is not followed, and only a regular file is read
+        # (a FIFO would hang the scan, a link to /dev/zero exhaust memory).
+        raw = read_limited(path, IGNORE_FILE_LIMIT, follow_symlinks=False)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        listing.notices.append(
-            Notice(display_path(path), f"cannot read .gitignore: {exc.strerror}", "unreadable")
+    except ConfigError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        message = (
+            reason.replace("cannot read:", "cannot read .gitignore:", 1)
+            if reason.startswith("cannot read:")
+            else f".gitignore not used: {reason}"
         )
+        listing.notices.append(Notice(display_path(path), message, "unreadable"))
         return None
-    return _IgnoreFile(directory, pathspec.GitIgnoreSpec.from_lines(lines))
+    return _IgnoreFile(directory, compile_ignore_lines(split_lines(raw.decode("utf-8", "replace"))))
 
 
 def iter_paths(

@@ -18,6 +18,14 @@ if ! command -v redis-server >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
     # The package also starts a system service on port 6379; the tests do not use it.
 fi
+# The HTML report's tests render it in headless Chromium (tests/chromium.py); a missing browser fails
+# them. Debian package, installed when missing.
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${PRODGUARD_CHROMIUM:-}" ]; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 echo "== ruff"
 "$VENV/bin/ruff" check .
 echo "== mypy"

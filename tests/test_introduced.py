@@ -108,6 +108,20 @@ def test_a_key_removed_from_one_file_and_added_to_another_is_not_new(run_cli, re
     assert code == 0, diff["findings"]
 
 
+def test_a_key_moved_to_a_new_file_or_renamed_with_its_file_is_not_new(run_cli, repo: GitRepo) -> None:
+    repo.git("mv", ".env", "config.env")
+    repo.write("service.py", SERVICE.format(key="").replace('API_KEY = ""', "import settings"))
+    repo.write("settings.py", f'API_KEY = "{OLD_KEY}"\n')
+    repo.commit("move the key to settings.py; rename .env")
+    code, diff = _json(run_cli, repo, "scan", "--diff", "main")
+    assert code == 0, diff["findings"]
+    # A key that no touched file held on main is new.
+    repo.write("extra.py", f'OTHER = "{NEW_KEY}"\n')
+    repo.commit("a new key")
+    code, diff = _json(run_cli, repo, "scan", "--diff", "main")
+    assert code == 1 and [f["path"] for f in diff["findings"]] == ["extra.py"]
+
+
 def test_staged_changed_lines(run_cli, repo: GitRepo) -> None:
     repo.write("service.py", SERVICE.format(key=OLD_KEY) + '\nlate = openai.OpenAI(max_retries=0)\n')
     repo.git("add", "service.py")

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -34,6 +35,7 @@ from prodguard.guard._audit.format import (
     parse_header,
     seal_frame,
 )
+from prodguard.guard._audit.head import HEAD_NAME, read_head
 from prodguard.guard._audit.keys import Keyring
 from prodguard.guard._audit.walk import KEY_PROBLEMS, Head, Problem, RawRecord, VerifyReport, Walker
 from prodguard.guard._audit.writer import (
@@ -48,6 +50,8 @@ from prodguard.guard._audit.writer import (
 __all__ = ["AuditLog", "Entry", "Head", "PurgeResult", "RotateResult", "TornTailWarning", "VerifyReport"]
 
 FSYNC_POLICIES = ("always", "interval", "never")
+# Purge never removes records younger than this.
+MIN_PURGE_AGE = timedelta(days=1)
 # One encoder for every record (json.dumps with options builds a new one per call).
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _log = logging.getLogger("prodguard.audit")
@@ -209,15 +213,50 @@ class AuditLog:
             except ValueError as exc:
                 raise AuditLogError(f"expected head: {exc}") from None
         problems: list[Problem] = []
-        walker = Walker(self.keyring, problems.append, expect_head)
+        source, head_problem = "given", None
+        if expect_head is None:
+            expect_head, head_problem = self._stored_head()
+            source = "stored"
+        walker = Walker(self.keyring, problems.append, expect_head, head_source=source)
         collections.deque(self._walk(walker), maxlen=0)  # consume at C speed; the walker keeps score
+        if head_problem is not None:
+            code, message = head_problem
+            if code == "head-key":
+                # No header authenticates either: the key is the problem, not the log.
+                code = "wrong-key" if walker.authenticated_segments == 0 else "head"
+            problems.append(Problem(HEAD_NAME, None, None, None, code, message))
         return walker.report(problems)
+
+    def _stored_head(self) -> tuple[Head | None, tuple[str, str] | None]:
+        """The head the writers stored in ``.head`` (see ``_audit_head``) if it authenticates, or the
+        problem with it: (code, message)."""
+        stored, why = read_head(self.directory)
+        if why is not None:
+            return None, ("head", why)
+        if stored is None:
+            return None, None
+        ciphers: dict[str, KeyCipher | None] = {}
+
+        def cipher_for(key_id: str) -> KeyCipher | None:
+            if key_id not in ciphers:
+                key = self.keyring.get(key_id)
+                ciphers[key_id] = KeyCipher(key) if key is not None else None
+            return ciphers[key_id]
+
+        if cipher_for(stored.key_id) is None:
+            return None, ("unknown-key", f"the stored head is signed with key {stored.key_id!r}, which is not loaded")
+        if not stored.authentic(cipher_for):
+            return None, ("head-key", "the stored head fails authentication (altered, or another key)")
+        return Head(stored.seq, stored.link.hex()), None
 
     def _walk(self, walker: Walker) -> Iterator[RawRecord]:
         if not self.directory.is_dir():
             raise AuditLogError(f"no audit log at {self.directory}")
         snapshot = _snapshot(self.directory)
         for number, (segment_id, path, size, inode) in enumerate(snapshot):
+            if size < 0:
+                walker.segment_unusable(path.name, "not a regular file (a symbolic link, FIFO or directory)")
+                continue
             buf = _read_segment(path, size, inode)
             if buf is None:
                 walker.segment_missing(path.name)
@@ -230,8 +269,12 @@ class AuditLog:
     def purge(self, older_than: timedelta) -> PurgeResult:
         """Delete whole segments whose every record is older than ``older_than``, after appending a
         checkpoint (authenticated like any record) so that ``verify`` accepts the shortened log."""
-        if older_than <= timedelta(0):
-            raise AuditLogError("purge: the age must be positive")
+        if older_than < MIN_PURGE_AGE:
+            # Anyone holding the key could otherwise erase the whole history at once, the record of
+            # what they just did included.
+            raise AuditLogError(
+                f"purge: records younger than {MIN_PURGE_AGE.days} day are always kept (asked for {older_than})"
+            )
         writer = self._get_writer()
         cutoff = self._options.clock() - int(older_than.total_seconds() * 10**9)
         with writer.exclusive():
@@ -398,10 +441,13 @@ def _snapshot(directory: Path) -> list[tuple[int, Path, int, int]]:
         found = []
         for segment_id, path in list_segments(directory):
             try:
-                info = path.stat()
+                info = os.lstat(path)
             except FileNotFoundError:
                 continue
-            found.append((segment_id, path, info.st_size, info.st_ino))
+            # A link (dangling, looping, or to /dev/zero), a FIFO or a directory under a segment's name
+            # is reported, never followed or read (size -1 marks it).
+            size = info.st_size if stat.S_ISREG(info.st_mode) else -1
+            found.append((segment_id, path, size, info.st_ino))
         return found
     finally:
         if lock_fd >= 0:
@@ -410,11 +456,21 @@ def _snapshot(directory: Path) -> list[tuple[int, Path, int, int]]:
 
 def _read_segment(path: Path, size: int, inode: int) -> bytes | None:
     try:
-        with open(path, "rb") as handle:
-            replaced = os.fstat(handle.fileno()).st_ino != inode
-            # A segment replaced by rotation is complete; the active one is read up to the snapshot.
-            return handle.read() if replaced else handle.read(size)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise AuditLogError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        with open(fd, "rb", closefd=False) as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise AuditLogError(f"cannot read {path}: not a regular file")
+            replaced = info.st_ino != inode
+            # A segment replaced by rotation is complete (read to its size now); the active one is read up
+            # to the snapshot.
+            return handle.read(info.st_size if replaced else size)
+    except OSError as exc:
+        raise AuditLogError(f"cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)

@@ -169,6 +169,8 @@ class Walker:
     keyring: Keyring
     on_problem: Callable[[Problem], None]
     expect_head: Head | None = None
+    # Where expect_head came from: "given" (by the caller) or "stored" (the log's own .head file).
+    head_source: str = "given"
     segments: int = 0
     authenticated_segments: int = 0
     records: int = 0
@@ -199,6 +201,11 @@ class Walker:
         self._problem(
             name, None, None, None, "vanished", "segment disappeared while reading (purged meanwhile?)"
         )
+        self._expected_seq = self._expected_prev = None
+
+    def segment_unusable(self, name: str, why: str) -> None:
+        """A segment name that is not a readable regular file (a symbolic link, a directory, a FIFO)."""
+        self._problem(name, None, None, None, "not-a-segment", f"{why}; not read")
         self._expected_seq = self._expected_prev = None
 
     def segment(self, segment_id: int, name: str, buf: bytes, *, last: bool) -> Iterator[RawRecord]:
@@ -386,6 +393,21 @@ class Walker:
                     f"recovered after a crash: {payload['torn_bytes']} bytes of an incomplete record were cut "
                     f"from {payload['segment']} at byte {payload['offset']}"
                 )
+                if "lost_records" in payload:
+                    # Records the stored head vouched for were gone when a writer re-opened the log: not
+                    # what a crash does (it only loses what was never acknowledged).
+                    self._problem(
+                        record.segment,
+                        record.position,
+                        record.offset,
+                        record.seq,
+                        "records-lost",
+                        f"{int(payload['lost_records'])} acknowledged records (seq {int(payload['lost_from_seq'])} "
+                        f"to {int(payload['lost_through_seq'])}) were missing from {payload['segment']} when the "
+                        f"log was next written (cut back or deleted); the writer found records up to seq "
+                        f"{int(payload['found_through_seq'])} and resumed numbering after the lost ones",
+                    )
+                    return
             elif record.kind == Kind.ROTATE:
                 message = f"{len(payload['segments'])} segments re-encrypted under key {payload['key_id']!r}"
             else:
@@ -431,7 +453,17 @@ class Walker:
                     )
         if self.expect_head is not None and not self._anchor_seen:
             last = self._last[0] if self._last else 0
-            if last < self.expect_head.seq:
+            if last < self.expect_head.seq and self.head_source == "stored":
+                self._problem(
+                    self._last_segment or "(no segments)",
+                    None,
+                    None,
+                    None,
+                    "records-lost",
+                    f"the log ends at seq {last}, but records up to seq {self.expect_head.seq} were "
+                    f"acknowledged (.head): {self.expect_head.seq - last} records removed from the end",
+                )
+            elif last < self.expect_head.seq:
                 self._problem(
                     self._last_segment or "(no segments)",
                     None,
@@ -441,6 +473,8 @@ class Walker:
                     f"the log ends at seq {last}, before the expected head seq {self.expect_head.seq} "
                     "(records removed from the end?)",
                 )
+            elif self.head_source == "stored":
+                pass  # the stored head is behind a later purge or is stale; the chain checks the rest
             else:
                 self.notices.append(
                     Notice("", None, None, "expected head was purged; it could not be checked")

@@ -18,12 +18,14 @@ write bits, so a sealed segment is recognisable on disk.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import mmap
 import os
 import secrets
+import stat
 import threading
 import time
 import weakref
@@ -55,11 +57,13 @@ from prodguard.guard._audit.format import (
     read_frame_head,
     segment_name,
 )
+from prodguard.guard._audit.head import StoredHead, open_head, read_head_fd, write_head
 
 LOCK_NAME = ".lock"
 _COUNTER_SIZE = 8
 _RANDOM_PER_RECORD = 28  # 12-byte nonce + 16-byte secret prefix of the plaintext
 _fdatasync = getattr(os, "fdatasync", os.fsync)
+_PUBLISH_EVERY_NS = 100 * 10**6
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ class SegmentWriter:
         self._counter: memoryview | None = None  # the u64 change counter at the start of .lock
         self._seen = -1
         self._fd = -1
+        self._head_fd = -1  # <dir>/.head: the last acknowledged record, out of reach of a segment cut
+        self._published_at = 0
         self._reset_state()
         self._rand = b""
         self._rand_pos = 0
@@ -149,10 +155,16 @@ class SegmentWriter:
             try:
                 self._announce()
                 seq = self._write(kind, payload, self.options.clock())
+                if not self._durable_meta and time.monotonic_ns() - self._published_at >= _PUBLISH_EVERY_NS:
+                    # "never": nothing is durable anyway; the head follows at most 100 ms behind (and at
+                    # close), so that it costs nothing per record.
+                    self._publish_head()
+                    self._published_at = time.monotonic_ns()
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             if self._always:
                 self._sync()
+                self._publish_locked(self._acknowledged())
             elif self._durable_meta:
                 self._dirty = True
                 if self._flusher is None:
@@ -171,6 +183,36 @@ class SegmentWriter:
                 yield
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _acknowledged(self) -> StoredHead | None:
+        """The head this writer has just made durable (its last record), to store in ``.head``."""
+        header = self._header
+        if header is None:
+            return None
+        return StoredHead(header.log_id, self._next_seq - 1, self._prev, self._newest.key_id)
+
+    def _publish_locked(self, head: StoredHead | None) -> None:
+        """Store ``head`` in ``.head`` under the file lock (the caller holds the thread mutex only)."""
+        if head is None or self._lock_fd < 0:
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            self._store_head(head)
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _publish_head(self) -> None:
+        head = self._acknowledged()
+        if head is not None:
+            self._store_head(head)
+
+    def _store_head(self, head: StoredHead) -> None:
+        try:
+            if self._head_fd < 0:
+                self._head_fd = open_head(self.directory)
+            write_head(self._head_fd, self._newest, head)
+        except OSError as exc:
+            raise AuditLogError(f"cannot record the head of {self.directory}: {exc.strerror}") from None
 
     def _write(self, kind: int, payload: bytes, now: int) -> int:
         # The hot path of every append: seal_frame's steps inlined (same layout, see _audit_format).
@@ -254,6 +296,9 @@ class SegmentWriter:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
+        if self._head_fd >= 0:
+            os.close(self._head_fd)
+            self._head_fd = -1
 
     def _refresh(self) -> None:
         """Bring the in-memory view of the active segment up to date (caller holds the file lock)."""
@@ -271,6 +316,7 @@ class SegmentWriter:
             recovered, self._recovered = self._recovered, None
             self._write(Kind.RECOVERY, json.dumps(recovered).encode(), self.options.clock())
             self._sync()
+            self._publish_head()
 
     def _attach(self) -> None:
         for stale in self.directory.glob(".segment-*.new-*"):  # creations cut short by a crash
@@ -282,11 +328,20 @@ class SegmentWriter:
             self._install(SegmentHeader.new(self._newest, log_id, 1, 1, now, genesis_link(log_id)))
             return
         path = segments[-1][1]
+        nofollow = getattr(os, "O_NOFOLLOW", 0)  # a segment is a file of the log, never a link elsewhere
         try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-        except PermissionError:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # sealed: read it, then roll over
-            self._sealed = True
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC | nofollow)
+            except PermissionError:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | nofollow)  # sealed: read it, then roll over
+                self._sealed = True
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(errno.EINVAL, "not a regular file")
+        except OSError as exc:
+            raise AuditLogError(
+                f"cannot open {path} (the newest segment): {exc.strerror or exc}; not appending"
+            ) from None
         try:
             buf = os.pread(fd, os.fstat(fd).st_size, 0)
         except BaseException:
@@ -309,6 +364,40 @@ class SegmentWriter:
             None,
         )
         self._scan(buf[HEADER_SIZE:], HEADER_SIZE)
+        self._check_head(header)
+
+    def _check_head(self, header: SegmentHeader) -> None:
+        """After reading the newest segment: if records the stored head vouches for are gone (the
+        segment was cut back or deleted), never issue their sequence numbers again, and record exactly
+        which were lost (``verify`` reports them as a problem)."""
+        try:
+            if self._head_fd < 0:
+                self._head_fd = open_head(self.directory)
+            head = read_head_fd(self._head_fd)
+        except OSError:
+            return  # verify reports an unreadable head
+        if head is None or head.log_id != header.log_id or head.seq < self._next_seq:
+            return
+        if not head.authentic(self._cipher_or_none):
+            return  # a forged or damaged head must not steer numbering; verify reports it
+        last = self._next_seq - 1
+        lost = {
+            "lost_from_seq": self._next_seq,
+            "lost_through_seq": head.seq,
+            "lost_records": head.seq - last,
+            "found_through_seq": last,
+        }
+        self._recovered = {
+            **(self._recovered or {"segment": self._name, "offset": self._end, "torn_bytes": 0}),
+            **lost,
+        }
+        self._next_seq = head.seq + 1
+
+    def _cipher_or_none(self, key_id: str) -> KeyCipher | None:
+        try:
+            return self._cipher_for(key_id)
+        except FormatError:
+            return None
 
     def _scan(self, buf: bytes, base: int) -> None:
         """Advance past complete frames in ``buf`` (file bytes from ``base``); cut off a torn tail."""
@@ -423,14 +512,22 @@ class SegmentWriter:
                     # Sync a duplicate descriptor outside the mutex: appends go on while the disk works,
                     # and a roll-over closing the original cannot pull the file from under the sync.
                     fd = os.dup(writer._fd) if writer._dirty and writer._fd >= 0 else -1
+                    synced = writer._acknowledged() if fd >= 0 else None
                     writer._dirty = False
                 if fd >= 0:
                     try:
                         _fdatasync(fd)
                     except OSError as exc:  # a thread cannot raise to anyone: the next append will
                         writer._flush_error = exc.strerror or type(exc).__name__
+                        synced = None
                     finally:
                         os.close(fd)
+                    if synced is not None:
+                        with writer.mutex:
+                            try:
+                                writer._publish_locked(synced)
+                            except AuditLogError as exc:
+                                writer._flush_error = str(exc)
                 del writer
 
         self._flusher = threading.Thread(target=run, name="prodguard-audit-fsync", daemon=True)
@@ -444,16 +541,19 @@ class SegmentWriter:
         with self.mutex:
             if self._durable_meta and self._dirty:
                 self._sync()
+                self._publish_locked(self._acknowledged())
+            elif not self._durable_meta and self._fd >= 0:
+                self._publish_locked(self._acknowledged())
             self._detach()
             self._close_lock()
 
     def __del__(self) -> None:
         # A log that was never closed: release the descriptors (nothing to flush that the OS lacks).
-        for fd in (self._fd, self._lock_fd):
+        for fd in (self._fd, self._lock_fd, self._head_fd):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self._fd = self._lock_fd = -1
+        self._fd = self._lock_fd = self._head_fd = -1
 
     # ------------------------------------------------------------------------------ maintenance hooks
 
@@ -472,6 +572,7 @@ class SegmentWriter:
         """Append a checkpoint and flush it whatever the policy (caller holds ``exclusive``)."""
         seq = self._write(kind, json.dumps(payload, separators=(",", ":")).encode(), self.options.clock())
         self._sync()
+        self._publish_head()
         return seq
 
     def after_fork(self) -> None:

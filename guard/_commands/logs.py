@@ -31,13 +31,19 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text)
     if not match:
         raise UsageError(f"not a duration: {text!r} (examples: 30d, 12h, 90m, 2w)")
-    return timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})
+    except OverflowError:
+        raise UsageError(f"duration too long: {text!r}") from None
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """An ISO date or time (UTC unless it says otherwise), or a duration back from now (``2h``)."""
     if _DURATION.match(text):
-        return (now or datetime.now(UTC)) - parse_duration(text)
+        try:
+            return (now or datetime.now(UTC)) - parse_duration(text)
+        except OverflowError:
+            raise UsageError(f"--since: {text!r} reaches back before the year 1") from None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -112,12 +112,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _common_headers(self, request_id: str) -> None:
+    def _common_headers(self, request_id: str, answer_headers: Mapping[str, str] | None = None) -> None:
         self.send_header("x-request-id", request_id)
         self.send_header("openai-processing-ms", "1")
         self.send_header("openai-version", "2020-10-01")
         organization = self.headers.get("OpenAI-Organization")
-        if organization:
+        # An answer for a registered key names the key's own organization itself.
+        answered = {name.lower() for name in (answer_headers or {})}
+        if organization and "openai-organization" not in answered:
             self.send_header("openai-organization", organization)
 
     def _send_plain(self, answer: Plain, request_id: str) -> None:
@@ -125,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
-        self._common_headers(request_id)
+        self._common_headers(request_id, answer.headers)
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()

@@ -15,7 +15,11 @@ What it serves (under ``/v1``; Azure-style ``/openai/deployments/<name>/...`` pa
 - ``POST /embeddings``: deterministic unit vectors (``float`` or ``base64`` encoding).
 - ``POST /moderations``: flags inputs containing a trigger word (``FLAGME`` by default); tests control
   the per-category scores.
-- ``GET /models`` and ``GET /models/<id>``.
+- ``GET /models`` and ``GET /models/<id>``; ``GET /organization/projects`` (admin keys).
+- API keys, once any is registered (``register_key``): an unknown or revoked key gets 401
+  ``invalid_api_key``, an ``OpenAI-Organization`` header naming another organization gets 401
+  ``mismatched_organization``, and answers carry the key's ``openai-organization`` and
+  ``openai-project`` headers. Without registered keys any key is accepted.
 
 Tests program it: faults for the next N requests (status codes with ``retry-after``, delays, dropped
 connections, an endpoint down for good), scripted replies (exact chunks, so that a placeholder can
@@ -104,6 +108,14 @@ class RecordedRequest:
             return 0
 
 
+@dataclass(frozen=True)
+class _Key:
+    organization: str
+    projects: tuple[str, ...]
+    header: str  # what the openai-organization response header says (the id, or the org's name)
+    revoked: bool = False
+
+
 @dataclass
 class _Fault:
     route: str | None  # None: any endpoint
@@ -169,6 +181,7 @@ class FakeOpenAI:
         self._baseline_scores: dict[str, float] = {}
         self._triggers: dict[str, dict[str, float]] = {}
         self._serial = 0
+        self._keys: dict[str, _Key] = {}
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.set_moderation_scores(flag_scores or {"violence": 0.97}, word=flag_word)
@@ -279,6 +292,27 @@ class FakeOpenAI:
             self._scripts.clear()
 
     # -- faults -------------------------------------------------------------------------------------
+
+    def register_key(
+        self,
+        key: str,
+        *,
+        organization: str,
+        projects: Sequence[str] = (),
+        organization_header: str | None = None,
+    ) -> None:
+        """Accept ``key`` as a key of ``organization`` (and ``projects``). From the first registration
+        on, every request must carry a registered, unrevoked key. ``organization_header`` is what the
+        ``openai-organization`` response header says (default: the organization id; the real API may
+        send the organization's name)."""
+        with self._lock:
+            self._keys[key] = _Key(organization, tuple(projects), organization_header or organization)
+
+    def revoke_key(self, key: str) -> None:
+        """Answer 401 ``invalid_api_key`` to ``key`` from now on (registering it first if needed)."""
+        with self._lock:
+            known = self._keys.get(key) or _Key("", (), "")
+            self._keys[key] = _Key(known.organization, known.projects, known.header, revoked=True)
 
     def fail(
         self,
@@ -406,7 +440,13 @@ class FakeOpenAI:
         if fault is not None and fault.delay:
             delay, fault = fault.delay, None  # a slow answer is otherwise a normal one
         if fault is None:
-            answer = self._route(method, route, body)
+            refused, key = self._authenticate(headers)
+            answer = refused if refused is not None else self._route(method, route, body, key)
+            if key is not None and isinstance(answer, Plain):
+                extra = {"openai-organization": key.header}
+                if key.projects:
+                    extra["openai-project"] = key.projects[0]
+                answer = Plain(answer.status, answer.body, {**answer.headers, **extra})
         elif fault.drop and fault.drop_after_events is not None:
             routed = self._route(method, route, body)
             answer = Stream(routed.events, fault.drop_after_events) if isinstance(routed, Stream) else Drop()
@@ -430,7 +470,33 @@ class FakeOpenAI:
             self._records.append(record)
         return delay, answer
 
-    def _route(self, method: str, route: str, body: Any) -> Answer:
+    def _authenticate(self, headers: Mapping[str, str]) -> tuple[Plain | None, _Key | None]:
+        """(a refusal, or None) and the registered key of the request; (None, None) while no key is
+        registered (any key is accepted)."""
+        with self._lock:
+            if not self._keys:
+                return None, None
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            key = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
+        if key is None or key.revoked:
+            return _answers.error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"), None
+        requested = headers.get("openai-organization")
+        if requested and requested != key.organization:
+            return (
+                _answers.error(
+                    401,
+                    "OpenAI-Organization header should match organization for API key",
+                    "invalid_request_error",
+                    "mismatched_organization",
+                ),
+                None,
+            )
+        return None, key
+
+    def _route(self, method: str, route: str, body: Any, key: _Key | None = None) -> Answer:
+        if method == "GET" and route == "/organization/projects":
+            projects = key.projects if key is not None else ()
+            return Plain(200, {"object": "list", "data": [{"object": "organization.project", "id": p} for p in projects]})
         if method == "GET" and route == MODELS:
             return Plain(200, {"object": "list", "data": [_answers.model(m) for m in self.models]})
         if method == "GET" and route.startswith(MODELS + "/"):

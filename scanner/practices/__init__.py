@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from prodguard.rules.model import Rule
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import is_allowed_inline
-from prodguard.scanner.finding import Finding, build_excerpt, fingerprint, redact
+from prodguard.scanner.finding import Finding, LineSpans, RedactedLine, build_excerpt, fingerprint, redact
+from prodguard.scanner.lines import split_lines
 
 # Files are parsed only when they mention the SDK; most Python files never pay for ``ast.parse``.
 PREFILTER = (b"openai",)
@@ -61,8 +61,11 @@ def wants(blob: Blob) -> bool:
     return any(word in blob.data for word in PREFILTER)
 
 
-def run_practices(blob: Blob, rules: Mapping[str, Rule]) -> list[Finding]:
-    """Findings of the enabled practice rules (``rules``, by id) in one Python blob."""
+def run_practices(
+    blob: Blob, rules: Mapping[str, Rule], masks: Mapping[int, LineSpans] | None = None
+) -> list[Finding]:
+    """Findings of the enabled practice rules (``rules``, by id) in one Python blob. ``masks`` are the
+    spans the secret rules hide, by line number: excerpts and allow reasons are built with them hidden."""
     active = {rule_id: check for rule_id, check in CHECKS.items() if rule_id in rules}
     if not active or not wants(blob):
         return []
@@ -73,25 +76,28 @@ def run_practices(blob: Blob, rules: Mapping[str, Rule]) -> list[Finding]:
         return []  # not Python 3 source we can parse; the secret rules still ran on it
     # Lines as the parser numbers them: str.splitlines() also breaks at form feeds and other separators,
     # which would shift every later line (and show an unredacted line as another finding's excerpt).
-    file = PythonFile(blob.path, tree, source, tuple(re.split(r"\r\n|\r|\n", source)))
+    # The scanner's line model (scanner/lines.py), which is also the parser's.
+    file = PythonFile(blob.path, tree, source, tuple(split_lines(source)))
     findings = []
     for rule_id, check in active.items():
         for hit in check(file):
-            findings.append(_finding(rules[rule_id], hit, file, blob))
+            findings.append(_finding(rules[rule_id], hit, file, blob, masks or {}))
     return findings
 
 
-def _finding(rule: Rule, hit: Hit, file: PythonFile, blob: Blob) -> Finding:
+def _finding(rule: Rule, hit: Hit, file: PythonFile, blob: Blob, masks: Mapping[int, LineSpans]) -> Finding:
     line_text = file.lines[hit.line - 1] if 0 < hit.line <= len(file.lines) else ""
     previous = file.lines[hit.line - 2] if hit.line >= 2 else ""
     # Identity of a practice finding: the code it is about, whitespace-insensitive, so it survives moves.
     segment = "\n".join(file.lines[hit.line - 1 : hit.end_line])
     digest = hashlib.sha256(" ".join(segment.split()).encode("utf-8", "surrogatepass")).hexdigest()
-    allowance = is_allowed_inline(line_text, previous, rule.id)
-    spans = []
+    spans = list(masks.get(hit.line, ()))
     if hit.redact_columns is not None:
         start, end = hit.redact_columns
         spans.append((start, end, redact(line_text[start:end])))
+    # The allow comment is read from the redacted lines: its reason is printed.
+    shown_previous = RedactedLine.build(previous, list(masks.get(hit.line - 1, ()))).text
+    allowance = is_allowed_inline(RedactedLine.build(line_text, spans).text, shown_previous, rule.id)
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -106,9 +112,7 @@ def _finding(rule: Rule, hit: Hit, file: PythonFile, blob: Blob) -> Finding:
         fingerprint=fingerprint(rule.id, digest, blob.path),
         secret_hash=digest,
         origin=blob.origin,
-        suppressed=("inline allow" + (f": {allowance.reason}" if allowance.reason else ""))
-        if allowance
-        else None,
+        suppressed=allowance.label() if allowance else None,
         extra={"detail": hit.detail} if hit.detail else {},
     )
 

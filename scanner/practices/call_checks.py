@@ -24,8 +24,8 @@ from prodguard.scanner.practices.pyfacts import (
     last_name,
 )
 
-_TOKEN_CAPS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
-_END_USER_IDS = ("safety_identifier", "user")
+TOKEN_CAPS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+END_USER_IDS = ("safety_identifier", "user")
 _PROMPT_ARGS = ("messages", "input", "prompt")
 # Response attributes that are metadata, not model or user text: logging them retains nothing sensitive.
 _METADATA_ATTRS = frozenset(
@@ -72,10 +72,10 @@ def uncapped_generation(file: PythonFile) -> Iterator[Hit]:
         if (
             generation.resumes
             or has_unpacked_kwargs(call)
-            or any(_has_value(call, cap) for cap in _TOKEN_CAPS)
+            or any(_has_value(call, cap) for cap in TOKEN_CAPS)
         ):
             continue
-        if _dict_has_key(call, "extra_body", _TOKEN_CAPS):
+        if _dict_has_key(call, "extra_body", TOKEN_CAPS):
             continue
         yield hit_at(file, "PG306", call, f"{generation.api} without an output-token cap")
 
@@ -105,7 +105,7 @@ def missing_end_user_id(file: PythonFile) -> Iterator[Hit]:
     """PG309: a generation request made for a user with no ``safety_identifier``/``user``."""
     for _module, generation in _user_facing_generations(file):
         call = generation.call
-        if has_unpacked_kwargs(call) or any(_has_value(call, name) for name in _END_USER_IDS):
+        if has_unpacked_kwargs(call) or any(_has_value(call, name) for name in END_USER_IDS):
             continue
         if _dict_has_key(call, "extra_headers", (_SAFETY_HEADER,)):
             continue

@@ -40,6 +40,8 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         item["suppressed"] = finding.suppressed
     if finding.extra:
         item.update(finding.extra)
+    if finding.verification is not None:
+        item["verification"] = finding.verification.as_dict()
     return item
 
 

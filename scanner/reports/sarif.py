@@ -107,6 +107,8 @@ def render(
             item["properties"]["notebookCell"] = finding.cell
         if finding.origin.commit:
             item["properties"]["commit"] = finding.origin.commit
+        if finding.verification is not None:
+            item["properties"]["verification"] = finding.verification.as_dict()
         results.append(item)
     notifications = [
         {"level": "note", "message": {"text": f"{printable(n.path)}: {n.message}"}} for n in result.notices

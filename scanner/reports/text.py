@@ -111,6 +111,9 @@ def _message(f: Finding, fix: str | None) -> RenderableType:
     parts: list[RenderableType] = []
     if f.excerpt:
         parts.append(Text(escape_controls(f.excerpt), style="dim", overflow="fold"))
+    if f.verification is not None:
+        style = "bold red" if f.verification.mismatch else "magenta"
+        parts.append(Text(f"verification: {f.verification.describe()}", style=style))
     detail = f.extra.get("detail")
     if detail:
         environment = f.extra.get("environment")
