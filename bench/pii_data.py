@@ -3,7 +3,8 @@
     python bench/pii_data.py [--seed 20251124] [--count 1200] [--show 20]
 
 Every planted value is recorded as a gold span (start, end, entity type). The entity types are the guard's
-default set (PERSON, EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, US_SSN, IBAN_CODE, IP_ADDRESS, LOCATION).
+default set (PERSON, EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, US_SSN, IBAN_CODE, IP_ADDRESS, STREET_ADDRESS,
+LOCATION).
 Sentences also carry unlabelled hard negatives that look like PII to a careless detector: dates and times,
 order and ticket numbers, prices, versions, tracking numbers, product and company names.
 
@@ -447,7 +448,7 @@ LABELLED = {
     "SSN_PLAIN": "US_SSN",
     "IBAN": "IBAN_CODE",
     "IP": "IP_ADDRESS",
-    "ADDRESS": "LOCATION",
+    "ADDRESS": "STREET_ADDRESS",
     "CITY": "LOCATION",
 }
 

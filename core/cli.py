@@ -112,6 +112,12 @@ def cli() -> None:
 @click.option("--since", metavar="REV", help="With --history: only commits after REV.")
 @click.option("--all-refs", is_flag=True, help="With --history: every branch and tag, not only HEAD.")
 @click.option(
+    "--history-practices",
+    is_flag=True,
+    help="With --history: also report code-practice and environment findings in past versions "
+    "(by default history reports secrets, which stay exposed there; practices describe the code as it is).",
+)
+@click.option(
     "--diff", metavar="BASE", help="Only what the commits BASE..HEAD introduce (for pull-request checks)."
 )
 @click.option(
@@ -164,6 +170,7 @@ def scan(
     history: bool,
     since: str | None,
     all_refs: bool,
+    history_practices: bool,
     diff: str | None,
     baseline: str | None,
     verify: bool,
@@ -215,6 +222,7 @@ def scan(
         history=history,
         since=since,
         all_refs=all_refs,
+        history_practices=history_practices,
         diff=diff,
         baseline=baseline,
         verify=verify,

@@ -51,7 +51,7 @@ _RULE_KEYS = {
 }
 _REQUIRED = ("id", "name", "title", "kind", "severity", "description", "why", "remediation")
 _VALIDATE_KEYS = {"min_entropy", "min_length", "markers", "placeholder", "checks"}
-_CONTEXT_KEYS = {"words", "lines"}
+_CONTEXT_KEYS = {"words", "lines", "absent"}
 _EXAMPLE_KEYS = {"match", "ignore"}
 
 
@@ -298,12 +298,13 @@ def _context(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Context
     if unknown:
         raise source.error(f"unknown context key {sorted(unknown)[0]!r}", at)
     words = tuple(w.lower() for w in _strings(source, raw.get("words", []), (*at, "words")))
-    if not words:
-        raise source.error("context needs at least one word", (*at, "words"))
+    absent = tuple(w.lower() for w in _strings(source, raw.get("absent", []), (*at, "absent")))
+    if not words and not absent:
+        raise source.error("context needs at least one word (or absent word)", (*at, "words"))
     lines = _expect(source, raw.get("lines", 3), int, (*at, "lines"))
     if not 0 <= lines <= MAX_CONTEXT_LINES:
         raise source.error(f"context lines must be between 0 and {MAX_CONTEXT_LINES}", (*at, "lines"))
-    return Context(words=words, lines=lines)
+    return Context(words=words, lines=lines, absent=absent)
 
 
 def _examples(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Examples:

@@ -61,10 +61,13 @@ class Validation:
 
 @dataclass(frozen=True)
 class Context:
-    """Words of which at least one must stand within ``lines`` lines of the match (keys with no prefix)."""
+    """Words of which at least one must stand within ``lines`` lines of the match (keys with no prefix),
+    and ``absent`` words of which none may (a value handed to ``OpenAI(`` is not a generic credential: a
+    value in another format is not that provider's key, and the provider's own rule reports its keys)."""
 
-    words: tuple[str, ...]
+    words: tuple[str, ...] = ()
     lines: int = 3
+    absent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import urllib.parse
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from itertools import pairwise
 
 from prodguard.rules.model import Validation
 
@@ -31,7 +32,7 @@ def shannon_entropy(value: str) -> float:
 # Markers that make a value a placeholder wherever they stand in it.
 _ANYWHERE = re.compile(
     r"x{4,}|X{4,}|\*{3,}|\.{3,}|…|[<>]|\$\{|\{\{|%\(|\$\(|redacted|placeholder|example|dummy|changeme"
-    r"|change_me|replace_?me|insert_?your|fill_?me|your_?(?:api_?)?(?:key|token|secret)",
+    r"|change_me|replace_?me|insert_?your|fill_?me|your_?(?:api_?)?(?:key|token|secret)|abcd\d{4}|\d{4}abcd|abc123",
     re.IGNORECASE,
 )
 # Words that make a value a placeholder when they stand as a word of it (between separators or at an end),
@@ -45,13 +46,14 @@ _SAME_RUN = re.compile(r"(.)\1{5,}")
 _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "9876543210", "zyxwvutsrqponmlkjihgfedcba")
 
 
-def _has_sequence(value: str, length: int = 6) -> bool:
-    lowered = value.lower()
-    for seq in _SEQUENCES:
-        for i in range(len(seq) - length + 1):
-            if seq[i : i + length] in lowered:
-                return True
-    return False
+_SEQUENCE_RUN = re.compile(
+    "|".join(re.escape(seq[i : i + 6]) for seq in _SEQUENCES for i in range(len(seq) - 5)), re.IGNORECASE
+)
+
+
+def _has_sequence(value: str) -> bool:
+    """Six or more consecutive digits or letters in order (``123456``, ``abcdef``, ``987654``)."""
+    return bool(_SEQUENCE_RUN.search(value))
 
 
 def is_placeholder(value: str) -> bool:
@@ -63,6 +65,7 @@ def is_placeholder(value: str) -> bool:
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_DASHED_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HASH_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
 
 
@@ -133,8 +136,16 @@ def _mixed_charset(value: str) -> bool:
 
 def _not_identifier_like(value: str) -> bool:
     """Rejects dotted or path-like names and code expressions that assignment patterns pick up."""
-    if value.count(".") >= 2 or value.startswith(("/", "./", "http")):
+    if (value.count(".") >= 2 and _is_dotted_name(value)) or value.startswith(("/", "./", "http", "arn:")):
         return False
+    if (
+        value.isalnum()
+        and len(re.findall(r"[A-Z][a-z]{2,}", value)) >= 2
+        and _character_classes(value) == 3
+        and len(value) >= _RANDOM_PIECE_MIN
+    ):
+        # A camel-case name with a digit (``OAuth2Token``, ``Base64Encoder``): words, not random runs.
+        return _is_random_piece(value)
     return not re.search(r"[()\[\]\s]", value)
 
 
@@ -164,6 +175,7 @@ _PEM_BEGIN = "-----BEGIN "
 _PEM_DASHES = "-----"
 _PEM_ESCAPES = re.compile(r"\\[rn]")
 _PEM_NOISE = re.compile(r"[\s\"',]+")
+_PEM_CONCATENATION = re.compile(r"[\"'`][ \t]*[+.][ \t]*(?=[\"'`]|$)", re.MULTILINE)
 _PGP_CHECKSUM = re.compile(r"^=[A-Za-z0-9+/]{4}$")
 # Long runs of one character are padding in a template, not key material; runs of ``A`` (zero bits) and
 # ``/`` (one bits) do occur in real DER and OpenSSH encodings.
@@ -192,7 +204,9 @@ def pem_body_bytes(block: str) -> bytes | None:
     skipped), or None when it is not base64, too short for a key, or filler."""
     if block.startswith(_PEM_BEGIN):
         block = block[block.find(_PEM_DASHES, len(_PEM_BEGIN)) + len(_PEM_DASHES) :]
-    raw_lines = _PEM_ESCAPES.sub("\n", block).splitlines()
+    # String literals joined in code (``"MIIE…\n" +``, PHP's ``' .``) are one body: drop the operators.
+    block = _PEM_CONCATENATION.sub("", _PEM_ESCAPES.sub("\n", block))
+    raw_lines = block.splitlines()
     lines = [_PEM_NOISE.sub("", line) for line in raw_lines if ":" not in line]
     lines = [line for line in lines if line]
     if lines and _PGP_CHECKSUM.match(lines[-1]):
@@ -216,16 +230,26 @@ def _openssh_cipher(data: bytes) -> str | None:
     return data[offset + 4 : offset + 4 + size].decode("ascii", "replace")
 
 
+def _pem_label(value: str) -> str:
+    """What the armour says the block is (``RSA PRIVATE KEY``, ``PGP PRIVATE KEY BLOCK``), or ''."""
+    if not value.startswith(_PEM_BEGIN):
+        return ""
+    return value[len(_PEM_BEGIN) : value.find(_PEM_DASHES, len(_PEM_BEGIN))]
+
+
 def _pem_key_body(value: str) -> bool:
-    """Unencrypted key material: a complete DER structure (PKCS#1, SEC1, PKCS#8), an OpenSSH key
-    stored with cipher ``none``, or an OpenPGP secret-key packet."""
+    """Unencrypted key material of the kind the armour names: an OpenPGP secret-key packet under PGP
+    armour; else a complete DER structure (PKCS#1, SEC1, PKCS#8) or an OpenSSH key stored with cipher
+    ``none``. A body whose first byte merely looks like a PGP packet under RSA armour is not a key."""
     data = pem_body_bytes(value)
     if data is None:
         return False
+    if "PGP" in _pem_label(value):
+        return data[0] in _PGP_SECRET_KEY_PACKETS
     cipher = _openssh_cipher(data)
     if cipher is not None:
         return cipher == "none"
-    return data[0] in _PGP_SECRET_KEY_PACKETS or _der_sequence_is_whole(data)
+    return _der_sequence_is_whole(data)
 
 
 def _pem_encrypted_key_body(value: str) -> bool:
@@ -243,7 +267,7 @@ def _pem_encrypted_key_body(value: str) -> bool:
 # Values people use as stand-in or default passwords; a leaked one is a weak password, not a secret.
 _WEAK_WORDS = (
     "password", "passwd", "passw0rd", "p@ssw0rd", "p@ssword", "qwerty", "letmein", "changeit",
-    "welcome", "secret", "default", "example", "admin", "iloveyou", "monkey", "dragon",
+    "welcome", "secret", "default", "example", "admin", "iloveyou", "monkey", "dragon", "pswd",
 )  # fmt: skip
 _WEAK_EXACT = frozenset(
     {
@@ -254,10 +278,18 @@ _WEAK_EXACT = frozenset(
 )  # fmt: skip
 
 
+# Leetspeak spellings of stand-in passwords (``P@55w0rd!``, ``Pass@Word1``) read back as letters.
+_LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "$": "s", "7": "t"})
+
+
 def is_weak_password(value: str) -> bool:
-    """Dictionary, default and stand-in passwords, and values made only of digits."""
+    """Dictionary, default and stand-in passwords (also spelt in leetspeak or split by punctuation), and
+    values made only of digits."""
     lowered = value.lower()
-    return lowered in _WEAK_EXACT or value.isdigit() or any(word in lowered for word in _WEAK_WORDS)
+    if lowered in _WEAK_EXACT or value.isdigit() or any(word in lowered for word in _WEAK_WORDS):
+        return True
+    spellings = (re.sub(r"[^a-z]", "", lowered), re.sub(r"[^a-z]", "", lowered.translate(_LEET)))
+    return any(word in letters for letters in spellings for word in _WEAK_WORDS if word.isalpha())
 
 
 _BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/]{12,}={0,2}$")
@@ -282,6 +314,9 @@ def _not_weak_password(value: str) -> bool:
     return not is_weak_password(value)
 
 
+# A password for a service on the developer's own machine is reported when it looks generated and is not
+# short: dev stacks use ``postgres:postgres`` and ``root:secret`` on purpose.
+_LOCAL_PASSWORD_MIN = 8
 _LOCAL_HOSTS = ("localhost", "127.", "0.0.0.0", "::1", "[::1]", "host.docker.internal")
 
 
@@ -305,7 +340,7 @@ def _url_credentials(value: str) -> bool:
     if password == user or is_weak_password(password):
         return False
     if _is_local_host(host):
-        return len(password) >= 10 and _mixed_charset(password) and shannon_entropy(password) >= 3.0
+        return len(password) >= _LOCAL_PASSWORD_MIN and _credential_value(password)
     return len(password) >= 6
 
 
@@ -316,6 +351,12 @@ _FILE_SUFFIX = re.compile(
     re.IGNORECASE,
 )
 _DIGEST_PREFIX = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5|blake2b?|sha3-\d+)[-:]", re.IGNORECASE)
+# Keys meant to be public (Stripe publishable keys ship to browsers); a secret name does not make them secret.
+_PUBLIC_KEY_PREFIXES = ("pk_live_", "pk_test_")
+# Host names and OAuth client ids (``….apps.googleusercontent.com``) end in a domain.
+_HOST_NAME = re.compile(
+    r"^[\w-]+(?:\.[\w-]+)+\.(?:com|net|org|io|dev|cloud|app|local|internal|ai)$", re.IGNORECASE
+)
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?")
 # Stored password hashes (crypt ``$id$…``, Django ``algorithm$iterations$salt$hash``) are not credentials.
 _PASSWORD_HASH = re.compile(
@@ -370,18 +411,238 @@ def _literal_value(value: str) -> bool:
     lowered = value.lower()
     if lowered.startswith(("data:", "http:", "https:", "file:", "/", "./", "../", "~/")) or "://" in value:
         return False
-    if _is_dotted_name(value) or _FILE_SUFFIX.search(value) or _DIGEST_PREFIX.match(value):
+    if (
+        _is_dotted_name(value)
+        or _FILE_SUFFIX.search(value)
+        or _DIGEST_PREFIX.match(value)
+        or _HOST_NAME.match(value)
+    ):
         return False
-    if _PASSWORD_HASH.match(value) or _TIMESTAMP.match(value):
+    if _PASSWORD_HASH.match(value) or _TIMESTAMP.match(value) or lowered.startswith(_PUBLIC_KEY_PREFIXES):
         return False
-    if len(value) < 32 and _HEX.match(value):  # truncated digests, short ids, colours
+    if len(value) < _MIN_HEX_KEY and _HEX.match(value):  # truncated digests, short ids, colours
         return False
     if "/" in value and not re.search(r"[+=]", value) and looks_like_words(value.replace("/", "_")):
         return False  # a path or a secret-manager reference such as prod/openai/api-key
-    return not looks_like_words(value) and not is_hash_like(value)
+    return not looks_like_words(value) or is_random_letters(value)
+
+
+# The most frequent letter pairs of English text and of the words programmers put in passwords. A made-up
+# stand-in (``secret``, ``hunter``, ``mypassword``) is mostly made of them; random letters rarely are (each
+# pair has a 1 in 15 chance), which is what generated and obfuscated short passwords look like.
+_COMMON_PAIRS = frozenset(
+    [
+        "th",
+        "he",
+        "in",
+        "er",
+        "an",
+        "re",
+        "on",
+        "at",
+        "en",
+        "nd",
+        "ti",
+        "es",
+        "or",
+        "te",
+        "of",
+        "ed",
+        "is",
+        "it",
+        "al",
+        "ar",
+        "st",
+        "to",
+        "nt",
+        "ng",
+        "se",
+        "ha",
+        "as",
+        "ou",
+        "io",
+        "le",
+        "ve",
+        "co",
+        "me",
+        "de",
+        "hi",
+        "ri",
+        "ro",
+        "ic",
+        "ne",
+        "ea",
+        "ra",
+        "ce",
+        "li",
+        "ch",
+        "ll",
+        "be",
+        "ma",
+        "si",
+        "om",
+        "ur",
+        "ca",
+        "el",
+        "ta",
+        "la",
+        "ns",
+        "di",
+        "fo",
+        "ho",
+        "pe",
+        "ec",
+        "pr",
+        "no",
+        "ct",
+        "us",
+        "ac",
+        "ot",
+        "il",
+        "tr",
+        "ly",
+        "ss",
+        "wo",
+        "rd",
+        "pa",
+        "sw",
+        "oo",
+        "min",
+        "ad",
+        "mi",
+        "ey",
+        "ke",
+        "ye",
+    ]
+)
+_WORD_PAIR_SHARE = 0.45
+_RANDOM_LETTERS_MIN = 6
+_RANDOM_LETTERS_RUN = 4
+_RANDOM_LETTERS_ENTROPY = 2.2
+
+
+# Words of four letters or more that names and stand-in values are made of; a random run of letters
+# seldom holds one (``nfirst``, ``userpass``, ``kmsPswd`` read as names, ``kqgfvyqr`` does not).
+_COMMON_WORD_LIST = """about admin alpha auth back base beta blue body bool byte call case cert char check city
+        class client code conf config copy core data date demo dict door down east echo edit else
+        email empty event fake file find first flag foo fool form free from full game gate golf good
+        green hash head hello help here home host hunter info item join json just keep kilo lady last
+        left level line link list load local lock login long love mail main make mark mask master
+        meta mike mock mode more name next node none note null open page pass path port post prev
+        private prod pswd public query read real rest role root rule safe sample save scope secret
+        self send server service session shell sign size some sort south start state stub super
+        sync table task temp test text then this time token true type user value very view west
+        word work world write yellow zero"""
+_COMMON_WORDS = re.compile("|".join(_COMMON_WORD_LIST.split()))
+
+
+def is_word_like(value: str) -> bool:
+    """Whether the letters of ``value`` read like words: a common word in them, or a share of common
+    English letter pairs."""
+    if _COMMON_WORDS.search(value.lower()):
+        return True
+    runs = re.findall(r"[a-z]+", value.lower())
+    pairs = [run[i : i + 2] for run in runs for i in range(len(run) - 1)]
+    if not pairs:
+        return True
+    return sum(pair in _COMMON_PAIRS for pair in pairs) / len(pairs) >= _WORD_PAIR_SHARE
+
+
+# Names written in camel case (``OCSPNonce``, ``OAuth2Token``, ``accessTokenValue``) and constants
+# (``SYMMETRIC_DEFAULT``, ``RSA_2048``) are identifiers, however unusual their letters.
+_CAMEL_NAME = re.compile(
+    r"(?:[A-Z][a-z]{2,}.*){2}|^[A-Z]{2,}[a-z]{2,}$|^[A-Z]{2,}[A-Z][a-z]{2,}$|^[a-z]{2,}(?:[A-Z][a-z]{2,})+$"
+)
+_CONSTANT_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+
+
+def is_random_letters(value: str) -> bool:
+    """A short value of random letters (with digits or punctuation maybe): the shape of a generated
+    password, which has too few characters to reach an entropy floor meant for keys."""
+    if _CAMEL_NAME.search(value) or _CONSTANT_NAME.match(value):
+        return False
+    # A word standing as a piece of the value (``risk-xglzpvsk…``, ``task_…``) makes it a look-alike or a
+    # name, not generated.
+    pieces = re.findall(r"[A-Za-z]{3,}", value)
+    if any(len(piece) <= 5 and is_word_like(piece) for piece in pieces[:-1] if len(pieces) > 1):
+        return False
+    letters = sum(c.isalpha() for c in value)
+    # Letters in runs: documentation's made-up tokens alternate typed digits and letters (``k93jd8s9hd3k``).
+    longest_run = max((len(run) for run in re.findall(r"[A-Za-z]+", value)), default=0)
+    return (
+        letters >= _RANDOM_LETTERS_MIN
+        and longest_run >= _RANDOM_LETTERS_RUN
+        and shannon_entropy(value) >= _RANDOM_LETTERS_ENTROPY
+        and not is_word_like(value)
+    )
+
+
+_MIN_HEX_KEY = 16
+
+
+def _id_shaped_value(value: str) -> bool:
+    """A UUID or a hex string of 16 digits or more: an id or a digest in general, a key or a token under
+    a name that says so (``api_key``, ``salt``, ``access_token``; many APIs issue UUID or hex tokens)."""
+    if _DASHED_UUID.match(value):
+        return True
+    return bool(_HEX.match(value)) and len(value) >= _MIN_HEX_KEY and shannon_entropy(value) >= 3.0
+
+
+def _credential_value(value: str) -> bool:
+    """A value that looks generated, for a name that says it is a credential: high entropy with mixed
+    character classes, or a short run of random letters. Id-shaped values (UUIDs, hex) are left to
+    ``credential_or_id_value``."""
+    if _DASHED_UUID.match(value) or _HEX.match(value):
+        return False
+    if _mixed_charset(value) and shannon_entropy(value) >= entropy_floor(value, _GENERATED_ENTROPY):
+        return True
+    return is_random_letters(value)
+
+
+_GENERATED_ENTROPY = 3.3
+
+
+def _basic_credentials(value: str) -> bool:
+    """An HTTP Basic value whose base64 decodes to ``user:password`` with a real password: not a
+    stand-in, a default, a template or the user name (nor the RFC's own ``Aladdin:open sesame``)."""
+    try:
+        text = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    user, sep, password = text.partition(":")
+    if not sep or not password.isprintable() or not user.isprintable() or len(password) < 4:
+        return False
+    if password == user or is_placeholder(password) or is_weak_password(password) or " " in password:
+        return False
+    return not password.startswith(("$", "%", "{"))
+
+
+def _not_counting_bytes(value: str) -> bool:
+    """Not a base64(url) encoding of counting or repeated bytes (``AQIDBAUG…`` is 1, 2, 3, …), which test
+    vectors use as keys."""
+    try:
+        data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return True
+    steps = {(b - a) % 256 for a, b in pairwise(data)}
+    return len(data) < 4 or len(steps) > 1
+
+
+def _aws_secret_shape(value: str) -> bool:
+    """40 base64 characters as AWS issues them: upper and lower case and digits, and not a path
+    (slashes between words) or a base64 digest's padding-free tail of a longer string."""
+    if sum(c.isdigit() for c in value) < 2 or not any(c.isupper() for c in value):
+        return False
+    return not looks_like_words(value.replace("/", "_").replace("+", "_"))
 
 
 CHECKS: dict[str, Callable[[str], bool]] = {
+    "aws_secret_shape": _aws_secret_shape,
+    "not_counting_bytes": _not_counting_bytes,
+    "basic_credentials": _basic_credentials,
+    "credential_value": _credential_value,
+    "credential_or_id_value": lambda value: _credential_value(value) or _id_shaped_value(value),
+    "id_shaped_value": _id_shaped_value,
     "not_hash_like": _not_hash_like,
     "jwt": _jwt,
     "github_checksum": _github_checksum,

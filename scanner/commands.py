@@ -25,7 +25,7 @@ from prodguard.scanner.introduced import changed_lines_only, introduced_only
 from prodguard.scanner.progress import scan_progress
 from prodguard.scanner.reports import REPORTERS, ReportOptions, VersionControl
 from prodguard.scanner.reports.summary import summary_line
-from prodguard.scanner.ruledocs import render_markdown
+from prodguard.scanner.ruledocs import languages_label, render_markdown
 from prodguard.scanner.run import Progress, ScanResult, scan_blobs, scan_paths
 from prodguard.scanner.settings import ScanSettings, settings_from_config
 from prodguard.scanner.sources import text_content
@@ -51,6 +51,7 @@ class ScanOptions:
     history: bool = False
     since: str | None = None
     all_refs: bool = False
+    history_practices: bool = False
     diff: str | None = None
     baseline: str | None = None
     # No baseline at all, not even the one found at the repository root or named in the config.
@@ -176,8 +177,8 @@ def run_scan(
     ]
     if len(modes) > 1:
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
-    if (options.since or options.all_refs) and not options.history:
-        raise UsageError("--since and --all-refs go with --history")
+    if (options.since or options.all_refs or options.history_practices) and not options.history:
+        raise UsageError("--since, --all-refs and --history-practices go with --history")
     stdin = [p for p in options.paths if p in STDIN_PATHS]
     if stdin:
         if modes or len(options.paths) > 1:
@@ -200,6 +201,8 @@ def run_scan(
                 raise UsageError("--diff takes no revision arguments; it scans BASE..HEAD")
             revisions = [f"{options.diff}..HEAD"]
         selected = history_revisions(revisions, options.since, options.all_refs)
+        if options.history and not options.history_practices:
+            catalogue = secrets_only(catalogue)
         refine = introduced_only(selected, settings, catalogue) if options.diff or options.new_only else None
         return scan_history(repos[0] if repos else ".", selected, settings, catalogue, refine, progress)
     return scan_paths(options.paths or (".",), settings, catalogue, progress)
@@ -226,6 +229,14 @@ def _check_something_scanned(result: ScanResult) -> None:
             f"({reasons}). Fetch the missing content (git lfs pull / git fetch) or commit with --no-verify "
             "knowing it was not checked."
         )
+
+
+def secrets_only(catalogue: Catalogue) -> Catalogue:
+    """The rules a history scan reports by default: secrets and identifiers, which stay exposed in every
+    past version. Practice and environment rules describe the code as it is now; in code deleted long
+    ago they are noise (``--history-practices`` keeps them)."""
+    dropped = tuple(r.id for r in catalogue.rules if r.kind in (Kind.PRACTICE, Kind.ENVIRONMENT))
+    return catalogue.select(disable=dropped)
 
 
 def pre_push_revisions(environ: Mapping[str, str]) -> list[str]:
@@ -359,6 +370,7 @@ def rules_list(fmt: str, config: str | None) -> int:
                 "severity": r.severity.label,
                 "provider": r.provider,
                 "keywords": list(r.keywords),
+                "languages": languages_label(r),
                 "enabled": r.id in enabled,
                 "source": Path(r.source).name,
             }

@@ -7,6 +7,9 @@ validators decide. The engine holds no state between blobs and is safe to copy i
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
@@ -29,6 +32,18 @@ GENERIC_PROVIDER = "generic"
 # How far a rule's context words are looked for either side of a match, at most (``context.lines``
 # lines, but no more than this many bytes).
 CONTEXT_REACH = 4 * WINDOW
+# Absent words veto a match from close by (``OpenAI(api_key="…")``): they are looked for this far at most.
+ABSENT_REACH = 256
+# Encoded secrets: where a format stores credentials in base64 — a Kubernetes Secret's ``data:``, a Docker
+# ``config.json``'s ``auths.*.auth``, an HTTP ``Basic`` header — each base64 value is decoded once and
+# scanned again (one level deep), so that an OpenAI key in a Secret is reported as one. Bounded: at most
+# ``MAX_DECODED`` values of at most 4 KiB per blob. The keywords that ask for decoding (the whole blob's
+# base64 values, or those after ``Basic``) are part of the one prefilter pass.
+_DECODE_ALL = ("kind: secret", 'kind: "secret"', '"kind": "secret"', '"auths"')
+_DECODE_BASIC = "basic "
+_BASIC = re.compile(rb"[ \t]+(?=[A-Za-z0-9+/]{8})")
+_BASE64_VALUE = re.compile(rb"(?<![A-Za-z0-9+/=_.-])[A-Za-z0-9+/]{12,4096}={0,2}(?![A-Za-z0-9+/=_.-])")
+MAX_DECODED = 256
 # A match that runs into the end of its window (a long bearer token or JWT) is matched again with this
 # much more room, to the end of its line at most, so that the whole token is found and redacted rather
 # than its first kilobyte (the rest would be printed, and the guard would send it).
@@ -79,6 +94,13 @@ class Engine:
                     keywords.append(keyword)
                     rules_of.append([])
                 rules_of[index[keyword]].append(rule_number)
+        for keyword in (*_DECODE_ALL, _DECODE_BASIC):
+            if keyword not in index:
+                index[keyword] = len(keywords)
+                keywords.append(keyword)
+                rules_of.append([])
+        self._decode_all = frozenset(index[k] for k in _DECODE_ALL)
+        self._decode_basic = index[_DECODE_BASIC]
         self._keywords = tuple(keywords)
         self._rules_of = tuple(tuple(r) for r in rules_of)
         self._prefilter: Prefilter | None = (
@@ -177,7 +199,7 @@ class Engine:
         return kept
 
     def _candidates(
-        self, data: bytes, dense: list[int] | None = None
+        self, data: bytes, dense: list[int] | None = None, *, decode: bool = True
     ) -> tuple[list[_Candidate], list[_Candidate]]:
         """(candidates to report, candidates only to hide): a match that another overlapping match
         supersedes is not reported, but its span is still redacted. Lines where the work bound cut
@@ -208,31 +230,64 @@ class Engine:
                     continue
                 line_windows[rule_number].append((lo, hi))
         candidates: list[_Candidate] = []
+        # Rules that share a pattern (and differ in their checks) run it once per window.
+        spans: dict[tuple[str, int, int], list[tuple[int, int, int, int]]] = {}
         runs = [(lo, hi, n) for n, windows in line_windows.items() for lo, hi in _merge(windows)]
         for lo, hi, rule_number in self._within_budget(data, runs, dense):
-            candidates.extend(self._match(self.rules[rule_number], data, lo, hi))
+            candidates.extend(self._match(self.rules[rule_number], data, lo, hi, spans))
         for rule_number in file_rules:
-            candidates.extend(self._match(self.rules[rule_number], data, 0, size))
+            candidates.extend(self._match(self.rules[rule_number], data, 0, size, spans))
+        if decode:
+            kids = {kid for kid, _ in hits}
+            if kids & self._decode_all:
+                candidates.extend(self._decoded(data, [m.span() for m in _BASE64_VALUE.finditer(data)]))
+            elif self._decode_basic in kids:
+                candidates.extend(self._decoded(data, _basic_values(data)))
         unique, overlapped = _dedupe(candidates)
         reported, superseded = _prefer_specific(unique)
         return reported, overlapped + superseded
 
-    def _match(self, rule: Rule, data: bytes, lo: int, hi: int) -> list[_Candidate]:
+    def _decoded(self, data: bytes, spans: list[tuple[int, int]]) -> list[_Candidate]:
+        """Secrets inside the base64 values at ``spans``, reported at the encoded span."""
+        found: list[_Candidate] = []
+        for start, end in spans[:MAX_DECODED]:
+            text = _decoded_text(data[start:end])
+            if text is None:
+                continue
+            reported, _ = self._candidates(text, decode=False)
+            found.extend(_Candidate(inner.rule, start, end, inner.secret) for inner in reported)
+        return found
+
+    def _match(
+        self,
+        rule: Rule,
+        data: bytes,
+        lo: int,
+        hi: int,
+        spans: dict[tuple[str, int, int], list[tuple[int, int, int, int]]],
+    ) -> list[_Candidate]:
         found = []
         group = rule.secret_group
         # The window was cut inside a line: a match running into its end may go on after it.
         cut = hi < len(data) and data[hi] != 0x0A
-        for match in rule.regex.finditer(data, lo, hi):
-            start, end = match.span(group)
+        key = (rule.pattern + "\0" + group, lo, hi)
+        if key not in spans:
+            spans[key] = [(*m.span(group), m.start(), m.end()) for m in rule.regex.finditer(data, lo, hi)]
+        for start, end, match_start, match_end in spans[key]:
             if start < 0:
                 continue
-            if cut and match.end() >= hi:
-                start, end = _extended(rule, data, match.start(), hi, (start, end))
+            if cut and match_end >= hi:
+                start, end = _extended(rule, data, match_start, hi, (start, end))
             secret = data[start:end]
             if not passes(secret.decode("utf-8", "replace"), rule.validation):
                 continue
-            if rule.context is not None and not _context_near(
-                data, start, end, rule.context.words, rule.context.lines
+            context = rule.context
+            if context is not None and (
+                (context.words and not _context_near(data, start, end, context.words, context.lines))
+                or (
+                    context.absent
+                    and _context_near(data, start, end, context.absent, context.lines, reach=ABSENT_REACH)
+                )
             ):
                 continue
             found.append(_Candidate(rule, start, end, secret))
@@ -250,6 +305,32 @@ def _extended(rule: Rule, data: bytes, begin: int, hi: int, span: tuple[int, int
         return span
     start, end = longer.span(rule.secret_group)
     return (start, end) if start >= 0 and end >= span[1] else span
+
+
+def _basic_values(data: bytes) -> list[tuple[int, int]]:
+    """Spans of the base64 values after ``Basic``/``basic`` (a bytes search: a case-insensitive regex over
+    every file would cost more than the rest of the scan)."""
+    spans: list[tuple[int, int]] = []
+    position = data.find(b"asic ")
+    while position > 0 and len(spans) < MAX_DECODED:
+        word_start = position - 1
+        if data[word_start] in b"Bb" and (word_start == 0 or not chr(data[word_start - 1]).isalnum()):
+            gap = _BASIC.match(data, position + 4)
+            value = _BASE64_VALUE.match(data, gap.end()) if gap else None
+            if value:
+                spans.append(value.span())
+        position = data.find(b"asic ", position + 5)
+    return spans
+
+
+def _decoded_text(value: bytes) -> bytes | None:
+    """``value`` base64-decoded, when that gives printable UTF-8 text (else it is not an encoded secret)."""
+    try:
+        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
+        text = decoded.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if all(c.isprintable() or c in "\r\n\t" for c in text) else None
 
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -304,11 +385,13 @@ def _prefer_specific(candidates: list[_Candidate]) -> tuple[list[_Candidate], li
     return kept, superseded
 
 
-def _context_near(data: bytes, start: int, end: int, words: tuple[str, ...], lines: int) -> bool:
+def _context_near(
+    data: bytes, start: int, end: int, words: tuple[str, ...], lines: int, reach: int = CONTEXT_REACH
+) -> bool:
     # The region is also capped in bytes: on a long minified line, ``lines`` lines can be the whole
     # file, and searching it once per candidate is quadratic.
-    floor = max(0, start - CONTEXT_REACH)
-    ceiling = min(len(data), end + CONTEXT_REACH)
+    floor = max(0, start - reach)
+    ceiling = min(len(data), end + reach)
     lo = start
     for _ in range(lines + 1):
         lo = data.rfind(b"\n", floor, lo)

@@ -36,14 +36,17 @@ class Finding:
     secret_hash: str
     origin: Origin = WORKING_TREE
     cell: int | None = None
+    # For a notebook cell, ``line`` and ``column`` are the ``.ipynb`` file's; these are the place in the cell.
+    cell_line: int | None = None
+    cell_column: int | None = None
     suppressed: str | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     # What the API said about the key (``scan --verify`` only).
     verification: Verification | None = field(default=None, compare=False, hash=False)
 
     @property
-    def sort_key(self) -> tuple[str, int, int, int, str]:
-        return (self.path, self.cell or 0, self.line, self.column, self.rule_id)
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.rule_id)
 
 
 def hash_secret(secret: bytes) -> str:

@@ -202,16 +202,29 @@ class Introduction:
     order: int
 
 
+def _is_whole_history(revisions: Sequence[str]) -> bool:
+    """No revision is excluded (``^rev``, ``a..b``, ``--not``): every ancestor of a selected commit is
+    selected too."""
+    return not any(r.startswith("^") or ".." in r or r == "--not" for r in revisions)
+
+
 def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introduction]:
     """Every (blob, path) of regular files added or changed in the selected commits, with the earliest
-    commit that introduced it there, oldest first. One ``git log --raw`` pass; nothing is checked out."""
+    commit that introduced it there, oldest first. One ``git log --raw`` pass; nothing is checked out.
+
+    A merge is diffed against each parent (``-m``) only when some ancestors are excluded: what it brings
+    from an excluded side is then new to the range. Over a whole history, a file that a merge takes
+    unchanged from one parent was introduced by that parent's own history, listed earlier; the combined
+    diff (``-c``: files that differ from every parent) lists the rest, and git writes (and we parse) a
+    tenth of the output that ``-m`` gives on a repository with many merged branches."""
+    merges = "-c" if _is_whole_history(revisions) else "-m"
     out = run_git(
         repo,
         [
             "log",
             "--reverse",
             "--topo-order",
-            "-m",
+            merges,
             "--root",
             "--raw",
             "--no-abbrev",
@@ -237,11 +250,16 @@ def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introducti
             if not token.startswith(b":"):
                 continue
             path = next(rest, b"")
-            fields = token[1:].split(b" ")
-            if len(fields) < 5:
+            # ``:old new oldsha newsha S`` for one parent; ``::`` and a mode, a blob and a status letter
+            # per parent for a merge's combined diff.
+            parents = len(token) - len(token.lstrip(b":"))
+            fields = token[parents:].split(b" ")
+            if len(fields) < 2 * parents + 3:
                 continue
-            new_mode, new_blob, status = fields[1], fields[3].decode("ascii"), fields[4][:1]
-            if status not in (b"A", b"M", b"T") or new_mode not in REGULAR_FILE_MODES or new_blob == NULL_SHA:
+            new_mode, new_blob = fields[parents], fields[2 * parents + 1].decode("ascii")
+            if new_mode not in REGULAR_FILE_MODES or new_blob == NULL_SHA:
+                continue
+            if parents == 1 and fields[4][:1] not in (b"A", b"M", b"T"):
                 continue
             # Each (blob, path) once: the same content renamed or copied to a new path is a new place.
             if (new_blob, path) in seen:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,7 @@ def scan_staged(
         items.append(GitItem(entry.blob, shown, INDEX))
     in_index = {entry.path for entry in entries}
     unstaged = [p for p, rel in zip(paths, relative, strict=True) if rel not in in_index]
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     reader = GitBlobReader(str(root), settings.max_file_size, keep_index=True)
     batch, jobs = detect(detector, items, reader, jobs=jobs)
@@ -172,9 +172,11 @@ def scan_history(
     catalogue: Catalogue,
     refine: Refine | None = None,
     progress: Progress | None = None,
+    *,
+    reuse: bool = True,
 ) -> ScanResult:
-    """Every blob introduced in the selected commits, read once; each secret is reported once per path,
-    with the earliest commit that introduced it."""
+    """Every blob introduced in the selected commits, read once (``_unique_items``); each finding is
+    reported once per path, with the earliest commit that introduced it."""
     started = time.perf_counter()
     root = repo_root(directory)
     listing = Listing()
@@ -192,22 +194,8 @@ def scan_history(
                 "shallow",
             )
         )
-    excludes = PathFilter(settings.exclude)
-    # Each blob is read once, at the first path it appeared at; its other (path, commit) introductions
-    # (renames, copies) receive copies of its findings afterwards.
-    items: list[GitItem] = []
-    places: dict[str, list[tuple[int, GitItem]]] = {}
-    for intro in introductions(root, revisions):
-        if is_excluded(os.path.join(root, intro.path), excludes, settings.root):
-            listing.skip("excluded")
-            continue
-        origin = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
-        item = GitItem(intro.blob, _shown(root, intro.path), origin)
-        if intro.blob not in places:
-            items.append(item)
-            places[intro.blob] = []
-        places[intro.blob].append((intro.order, item))
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
+    items, places = _unique_items(root, revisions, settings, listing, detector, reuse)
     jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
     reader = GitBlobReader(str(root), settings.max_file_size)
     batch, jobs = detect(detector, items, reader, jobs=jobs, progress=progress)
@@ -217,15 +205,62 @@ def scan_history(
     return finish(findings, listing, batch, settings, catalogue, started, jobs)
 
 
+Place = tuple[str, Hashable]  # a blob id and what the analysis reads from the path (``Detector.profile``)
+
+
+def _unique_items(
+    root: Path,
+    revisions: Sequence[str],
+    settings: ScanSettings,
+    listing: Listing,
+    detector: Detector,
+    reuse: bool,
+) -> tuple[list[GitItem], dict[Place, list[tuple[int, GitItem]]]]:
+    """The items to read and scan, and every (commit order, path and origin) each stands for.
+
+    A blob is read and scanned once per path profile, at the first path it appeared at with that profile;
+    its other introductions (renames, copies, reverts) receive copies of its findings. Without ``reuse``
+    every introduction is scanned on its own (the reference the reuse is tested against)."""
+    excludes = PathFilter(settings.exclude)
+    items: list[GitItem] = []
+    places: dict[Place, list[tuple[int, GitItem]]] = {}
+    # A path recurs in every commit that changes it: what is derived from it alone is worked out once.
+    # (shown path, profile), or None when excluded.
+    by_path: dict[str, tuple[str, Hashable] | None] = {}
+    origins: dict[str, Origin] = {}
+    for number, intro in enumerate(introductions(root, revisions)):
+        if intro.path not in by_path:
+            if is_excluded(os.path.join(root, intro.path), excludes, settings.root):
+                by_path[intro.path] = None
+            else:
+                shown = _shown(root, intro.path)
+                by_path[intro.path] = (shown, detector.profile(shown))
+        derived = by_path[intro.path]
+        if derived is None:
+            listing.skip("excluded")
+            continue
+        shown, profile = derived
+        origin = origins.get(intro.commit)
+        if origin is None:
+            origin = origins[intro.commit] = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
+        item = GitItem(intro.blob, shown, origin)
+        place: Place = (intro.blob, profile if reuse else number)
+        if place not in places:
+            items.append(item)
+            places[place] = []
+        places[place].append((intro.order, item))
+    return items, places
+
+
 def _at_every_place(
-    findings: Sequence[Finding], items: Sequence[GitItem], places: dict[str, list[tuple[int, GitItem]]]
+    findings: Sequence[Finding], items: Sequence[GitItem], places: dict[Place, list[tuple[int, GitItem]]]
 ) -> list[Finding]:
-    """Findings of each blob at every path and commit the blob was introduced at, in commit order."""
-    blob_of = {(item.path, item.origin.commit): item.blob for item in items}
+    """Findings of each item at every path and commit it stands for, in commit order."""
+    place_of = {(item.path, item.origin.commit): place for place, at in places.items() for _, item in at[:1]}
     placed: list[tuple[int, Finding]] = []
     for finding in findings:
-        blob = blob_of[(finding.path, finding.origin.commit)]
-        for order, item in places[blob]:
+        place = place_of[(finding.path, finding.origin.commit)]
+        for order, item in places[place]:
             if item.path == finding.path and item.origin == finding.origin:
                 placed.append((order, finding))
             else:

@@ -12,6 +12,16 @@ from pathlib import Path
 
 from prodguard.rules.catalogue import Catalogue, load_catalogue
 from prodguard.rules.model import Rule
+from prodguard.scanner.practices.registry import CHECKS, languages_of
+
+
+def languages_label(rule: Rule) -> str:
+    """What a rule reads: the languages of its code check, or every text file for a pattern rule."""
+    covered = languages_of(rule.id)
+    if covered:
+        return ", ".join(str(language) for language in covered)
+    return "any text file" if rule.pattern else "none"
+
 
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## How to fix")
 
@@ -46,6 +56,18 @@ def render_markdown(rule: Rule) -> str:
         parts.append(f"- **Provider:** {rule.provider}")
     if rule.keywords:
         parts.append("- **Keywords:** " + ", ".join(f"`{k}`" for k in rule.keywords))
+    parts.append(f"- **Languages:** {languages_label(rule)}")
+    entry = CHECKS.get(rule.id)
+    if entry is not None:
+        parts.append(
+            "- **Test code:** "
+            + (
+                "checked too"
+                if entry.in_tests
+                else "not checked (files matching `test_paths`, judged relative to the repository root; "
+                "see the README)"
+            )
+        )
     parts += ["", SECTIONS[0], "", rule.description, "", SECTIONS[1], "", rule.why, "", SECTIONS[2], ""]
     if rule.examples.match:
         for example in rule.examples.match[:2]:
@@ -69,9 +91,10 @@ def write_pages(catalogue: Catalogue, directory: Path) -> list[Path]:
         path = directory / f"{rule.id}.md"
         path.write_text(render_markdown(rule), encoding="utf-8")
         written.append(path)
-    index = ["# Rules", "", "| id | title | kind | severity |", "|---|---|---|---|"]
+    index = ["# Rules", "", "| id | title | kind | severity | languages |", "|---|---|---|---|---|"]
     index += [
-        f"| [{r.id}]({r.id}.md) | {r.title} | {r.kind.value} | {r.severity.label} |" for r in catalogue.rules
+        f"| [{r.id}]({r.id}.md) | {r.title} | {r.kind.value} | {r.severity.label} | {languages_label(r)} |"
+        for r in catalogue.rules
     ]
     (directory / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
     return written

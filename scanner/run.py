@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import chain, islice
@@ -22,7 +22,8 @@ from prodguard.scanner.envanalysis import analyze as analyze_environments
 from prodguard.scanner.filters import PathFilter, allow_comment_problems, is_below_threshold
 from prodguard.scanner.finding import Finding
 from prodguard.scanner.notebooks import split_notebook
-from prodguard.scanner.practices import CHECKS, run_practices
+from prodguard.scanner.practices import CHECKS, TestPaths, analyze, path_profile
+from prodguard.scanner.practices.shapes import Gate, default_gate
 from prodguard.scanner.settings import ScanSettings
 from prodguard.scanner.sources import FileEntry, Listing, Notice, iter_paths, read_entry
 
@@ -82,35 +83,47 @@ class Detector:
 
     engine: Engine
     practice_rules: Mapping[str, Rule] = field(default_factory=dict)
+    test_paths: TestPaths = field(default_factory=TestPaths)
     # Every rule id the configuration knows (disabled ones too), to check allow comments against.
     known_ids: frozenset[str] = frozenset()
+    # Which practice rules can report in a blob, from its bytes, before anything is parsed.
+    practice_gate: Gate = field(default_factory=default_gate)
 
     def scan(self, blob: Blob) -> tuple[list[Finding], list[Notice]]:
         """Findings in one blob, and notices about it (a misspelt allow comment, a broken notebook)."""
-        findings, notice = self._findings(blob)
-        notices = [notice] if notice is not None else []
+        findings, notices = self._findings(blob)
         if self.known_ids and blob.cell is None:
             for line, message in allow_comment_problems(blob.data, self.known_ids):
                 notices.append(Notice(blob.path, f"line {line}: {message}", "allow-comment"))
         return findings, notices
 
-    def _findings(self, blob: Blob) -> tuple[list[Finding], Notice | None]:
+    def _findings(self, blob: Blob) -> tuple[list[Finding], list[Notice]]:
         """Findings in one blob; notebooks are split into cells first."""
         if blob.path.endswith(".ipynb") and blob.cell is None and self.engine.may_match(blob.data):
             cells = split_notebook(blob.path, blob.data, blob.origin)
             if cells is not None:
                 findings: list[Finding] = []
-                for cell in cells:
-                    findings.extend(self.engine.scan(cell))
-                return findings, None
+                for cell, positions in cells:
+                    found = self.engine.scan(cell)
+                    findings.extend(found if positions is None else [positions.relocate(f) for f in found])
+                return findings, []
             notice = Notice(blob.path, "not valid notebook JSON; scanned as plain text", "notebook")
-            return self.engine.scan(blob), notice
+            return self.engine.scan(blob), [notice]
         findings, masks, dense = self.engine.scan_with_masks(blob)
+        test_code: Notice | None = None
         if self.practice_rules:
-            practice = run_practices(blob, self.practice_rules, masks)
+            practice, test_code = analyze(
+                blob, self.practice_rules, self.test_paths, masks, self.practice_gate
+            )
             if practice:
                 findings = _merge_practice(practice, findings, self._generic_ids)
-        return findings, _dense_notice(blob, dense)
+        return findings, [n for n in (_dense_notice(blob, dense), test_code) if n is not None]
+
+    def profile(self, path: str) -> Hashable:
+        """All that ``scan`` reads from a blob's path besides reporting it: the same bytes at two paths
+        with the same profile give the same findings (history scans rely on it to scan a blob once)."""
+        practice = path_profile(path, self.test_paths) if self.practice_rules else None
+        return (path.endswith(".ipynb"), practice)
 
     @cached_property
     def _generic_ids(self) -> frozenset[str]:
@@ -304,11 +317,12 @@ def _sizes(entries: Sequence[FileEntry]) -> list[int]:
     return sizes
 
 
-def build_detector(catalogue: Catalogue) -> Detector:
+def build_detector(catalogue: Catalogue, settings: ScanSettings | None = None) -> Detector:
     # Every rule with an AST check: practice rules, and PG207 (an environment rule the environment
     # analysis keeps only where several environments exist).
     practice = {r.id: r for r in catalogue.rules if r.id in CHECKS}
-    return Detector(Engine(catalogue.pattern_rules), practice, catalogue.known_ids)
+    tests = settings.test_paths if settings is not None else TestPaths()
+    return Detector(Engine(catalogue.pattern_rules), practice, tests, catalogue.known_ids)
 
 
 def scan_paths(
@@ -325,7 +339,7 @@ def scan_paths(
         max_file_size=settings.max_file_size,
         use_gitignore=settings.gitignore,
     )
-    detector = build_detector(catalogue)
+    detector = build_detector(catalogue, settings)
     # Decide on a pool from the first files: a small tree is measured exactly, a large one gets a pool
     # at once and the rest of the walk streams into it.
     head = list(islice(entries, STAT_LIMIT + 1))

@@ -11,12 +11,15 @@ from typing import Any
 from prodguard.config import ProjectConfig
 from prodguard.rules.environments import EnvironmentPolicy, load_environments
 from prodguard.rules.model import Kind, Severity
+from prodguard.scanner.practices.testpaths import DEFAULT_TEST_PATHS, TestPaths
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 
 # Sections other parts of prodguard own (see prodguard.schema); the scanner leaves them to their owners.
 _OTHER_SECTIONS = {"environments", "guard"}
-_SCAN_KEYS = {"exclude", "min_severity", "rules", "packs", "max_file_size", "gitignore", "baseline"}
+_SCAN_KEYS = {
+    "exclude", "min_severity", "rules", "packs", "max_file_size", "gitignore", "baseline", "test_paths"
+}  # fmt: skip
 SCANNER_KEYS = frozenset(_SCAN_KEYS)
 _RULE_KEYS = {"enable", "disable"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
@@ -37,6 +40,7 @@ class ScanSettings:
     config_path: str | None = None
     jobs: int = 0
     environments: EnvironmentPolicy = field(default_factory=EnvironmentPolicy)
+    test_paths: TestPaths = field(default_factory=TestPaths)
     # Finding kinds to report (``--kinds``); empty: all.
     kinds: frozenset[Kind] = frozenset()
     # The baseline file the config names (absolute), if any.
@@ -92,6 +96,13 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
         max_file_size = parse_size(raw_size)
     except ValueError as exc:
         raise config.error(str(exc), "max_file_size") from None
+    # Test code is judged relative to the configuration's folder; without a configuration file, relative
+    # to the git repository holding each file (TestPaths' default).
+    patterns = table.get("test_paths")
+    test_paths = TestPaths(
+        patterns=DEFAULT_TEST_PATHS if patterns is None else _string_list(config, patterns, "test_paths"),
+        root=str(config.root) if config.source is not None else None,
+    )
     gitignore = table.get("gitignore", True)
     if not isinstance(gitignore, bool):
         raise config.error("gitignore must be true or false", "gitignore")
@@ -109,6 +120,7 @@ def settings_from_config(config: ProjectConfig) -> ScanSettings:
         gitignore=gitignore,
         config_path=config.path,
         environments=load_environments(config),
+        test_paths=test_paths,
         baseline=baseline,
     )
 

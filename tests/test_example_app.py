@@ -50,7 +50,7 @@ def _key(entry: dict[str, Any]) -> tuple[str, int | None, int]:
 
 
 def _finding_key(finding: dict[str, Any]) -> tuple[str, int | None, int]:
-    return (finding["path"], finding.get("cell"), finding["line"])
+    return (finding["path"], finding.get("cell"), finding.get("cell_line", finding["line"]))
 
 
 def _credentials(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""Jupyter notebooks: findings name the cell and the line within it (source first, then text outputs),
-image payloads are never scanned, notebook metadata is reported at the file's own line, and a file that
+"""Jupyter notebooks: findings stand at the line and column of the ``.ipynb`` file, and name the cell and
+the line within it (source first, then text outputs); image payloads are never scanned, notebook metadata is reported at the file's own line, and a file that
 is not notebook JSON is scanned as plain text with a notice."""
 
 from __future__ import annotations
@@ -50,7 +50,14 @@ def _scan(run_cli: Any, root: Path, *args: str) -> dict[str, Any]:
 
 
 def _where(document: dict[str, Any]) -> list[tuple[str, int | None, int, str]]:
-    return [(f["path"], f.get("cell"), f["line"], f["rule_id"]) for f in document["findings"]]
+    return [
+        (f["path"], f.get("cell"), f.get("cell_line", f["line"]), f["rule_id"]) for f in document["findings"]
+    ]
+
+
+def _at_file_position(raw: str, finding: dict[str, Any]) -> str:
+    """The notebook's own text from where ``finding`` says it starts, to the end of that line."""
+    return raw.splitlines()[finding["line"] - 1][finding["column"] - 1 :]
 
 
 def _azure_identifiable_key(rng: random.Random) -> str:
@@ -98,8 +105,13 @@ def test_cell_source_and_text_output_name_cell_and_line(
             ],
         ),
     ]
-    (tmp_path / "experiments.ipynb").write_text(_notebook(cells))
+    raw = _notebook(cells)
+    (tmp_path / "experiments.ipynb").write_text(raw)
     document = _scan(run_cli, tmp_path)
+    # The file's line and column point at the key in the .ipynb text, as code-scanning annotates it.
+    for finding, key in zip(document["findings"], (in_source, in_output, in_html, in_error), strict=True):
+        assert _at_file_position(raw, finding).startswith(key)
+        assert raw.splitlines()[finding["end_line"] - 1][finding["end_column"] - 2] == key[-1]
     assert _where(document) == [
         ("experiments.ipynb", 1, 3, "PG101"),  # third line of the cell's source
         ("experiments.ipynb", 2, 4, "PG102"),  # source has 2 lines; output line 2 is the cell's line 4
@@ -107,10 +119,11 @@ def test_cell_source_and_text_output_name_cell_and_line(
         ("experiments.ipynb", 4, 3, "PG102"),  # the error's traceback
     ]
     first = document["findings"][0]
-    assert first["column"] == len('openai.api_key = "') + 1
+    assert first["cell_column"] == len('openai.api_key = "') + 1
     assert first["excerpt"] == f'openai.api_key = "sk-…{in_source[-4:]}"'
     text = run_cli("scan", ".", cwd=tmp_path).stdout
     assert "cell 1:3:19" in text and "cell 2:4:1" in text
+    assert f"{first['line']}:{first['column']} (cell 1:3:19)" in text
     for key in (in_source, in_output, in_html, in_error):
         assert key not in text
 
@@ -172,7 +185,7 @@ def test_inline_allow_in_a_cell(run_cli: Any, tmp_path: Path, rng: random.Random
     (tmp_path / "demo.ipynb").write_text(_notebook(cells))
     document = _scan(run_cli, tmp_path)
     assert document["findings"] == []
-    assert [(f["cell"], f["line"], f["suppressed"]) for f in document["suppressed"]] == [
+    assert [(f["cell"], f["cell_line"], f["suppressed"]) for f in document["suppressed"]] == [
         (0, 1, "inline allow: revoked demo key")
     ]
 
@@ -207,3 +220,38 @@ def test_notebook_without_keywords_is_clean_and_silent(run_cli: Any, tmp_path: P
     document = _scan(run_cli, tmp_path)
     assert document["findings"] == [] and document["notices"] == []
     assert document["stats"]["files_scanned"] == 2
+
+
+def test_positions_count_json_escapes_and_single_string_sources(
+    run_cli: Any, tmp_path: Path, rng: random.Random
+) -> None:
+    key = project_key(rng)
+    cells = [
+        # One string holding several lines, with escapes (quotes, a tab, non-ASCII) before the key.
+        _code('print("caf\u00e9")\nheaders = {"X-Note": "\tq\\"}; KEY = "' + key + '"\n'),
+    ]
+    raw = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+    (tmp_path / "escaped.ipynb").write_text(raw)
+    document = _scan(run_cli, tmp_path)
+    [finding] = document["findings"]
+    assert _at_file_position(raw, finding).startswith(key)
+    assert (finding["cell"], finding["cell_line"]) == (0, 2)
+    sarif = json.loads(run_cli("scan", ".", "--format", "sarif", cwd=tmp_path).stdout)
+    [result] = sarif["runs"][0]["results"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (finding["line"], finding["column"])
+    assert result["properties"]["notebookCell"] == 0 and result["properties"]["cellLine"] == 2
+    assert result["locations"][0]["logicalLocations"][0]["name"] == "cell 0, line 2"
+
+
+def test_duplicate_keys_fall_back_to_cell_positions(run_cli: Any, tmp_path: Path, rng: random.Random) -> None:
+    """A notebook whose JSON repeats a key cannot be mapped string by string: positions stay in the cell."""
+    key = project_key(rng)
+    raw = (
+        '{"cells": [{"cell_type": "code", "metadata": {}, "metadata": {}, "outputs": [], '
+        f'"source": ["x = 1\\n", "KEY = \\"{key}\\""]}}], "metadata": {{}}, "nbformat": 4, "nbformat_minor": 5}}'
+    )
+    (tmp_path / "dup.ipynb").write_text(raw)
+    [finding] = _scan(run_cli, tmp_path)["findings"]
+    assert (finding["cell"], finding["line"]) == (0, 2)
+    assert "cell_line" not in finding

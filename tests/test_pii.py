@@ -62,7 +62,7 @@ def test_pseudonymize_removes_every_value_and_restore_brings_them_back(analyzer:
         "<US_SSN_1>",
         "<IBAN_CODE_1>",
         "<IP_ADDRESS_1>",
-        "<LOCATION_1>",
+        "<STREET_ADDRESS_1>",
     ):
         assert placeholder in masked
     assert vault.restore(masked) == MESSAGE
@@ -240,7 +240,7 @@ def test_building_and_analyzing_never_touch_the_network(no_network: list[str]) -
     spans = analyzer.analyze(
         f"{MESSAGE} Also: j.doe@mail.co.uk, http://example.com/x, ops@sub.example.museum"
     )
-    assert {s.entity_type for s in spans} >= {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "LOCATION"}
+    assert {s.entity_type for s in spans} >= {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS"}
     assert no_network == []
 
 

@@ -221,3 +221,53 @@ def test_examples_give_exactly_the_expected_findings(run_cli: Any) -> None:
     got = {(f["rule_id"], f["path"], f["line"]) for f in json.loads(result.stdout)["findings"]}
     assert got == want
     assert not any(path in {p for _, p, _ in got} for path in expected["clean"])
+
+
+def test_inline_allow_works_in_javascript_comments() -> None:
+    code = (
+        'import OpenAI from "openai";\nconst client = new OpenAI();\n'
+        "// prodguard: allow-next-line PG306 -- capped by the proxy\n"
+        'await client.responses.create({ model: "gpt-4o-mini", input: "x" });\n'
+    )
+    (finding,) = _findings(code, ("PG306",), path="src/job.ts")
+    assert finding.suppressed == "inline allow: capped by the proxy"
+
+
+def test_tsx_components_and_minified_bundles() -> None:
+    tsx = (
+        'import OpenAI from "openai";\nconst client = new OpenAI();\n'
+        "export function Button() { return <button onClick={() => client.responses.create({ input: 'x' })} />; }\n"
+    )
+    assert [f.line for f in _findings(tsx, ("PG306",), path="src/Button.tsx")] == [3]
+    bundle = ('import OpenAI from "openai";const c=new OpenAI();c.responses.create({input:"x"});' * 40).encode()
+    assert not _findings(bundle.decode(), ("PG306",), path="dist/app.js")
+
+
+def test_a_literal_key_beside_another_finding_is_hidden_in_javascript() -> None:
+    key = "Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue"
+    code = f'import OpenAI from "openai";\nconst client = new OpenAI({{ apiKey: "{key}", maxRetries: 0 }});\n'
+    findings = _findings(code, ("PG301", "PG305"), path="src/client.js")
+    assert sorted(f.rule_id for f in findings) == ["PG301", "PG305"]
+    assert all(key[4:-4] not in f.excerpt for f in findings)
+
+
+def test_prefilter_parses_only_files_that_can_hold_a_finding() -> None:
+    from prodguard.scanner.practices import wants
+
+    assert wants(Blob("app.py", b"import openai\nclient = openai.OpenAI()\n"))
+    assert wants(Blob("app.ts", b'import Client from "openai";\n'))
+    assert not wants(Blob("app.py", b"# see openai.OpenAI() and client.chat.completions.create()\nx = 1\n"))
+    assert not wants(Blob("sdk.ts", b"/**\n * const r = await client.responses.create({...});\n */\nexport {};\n"))
+    assert not wants(Blob("notes.md", b"client = OpenAI()\n"))
+    assert not wants(Blob("lib.py", b"from openai.types import ChatCompletion\n"))
+
+
+def test_oversized_files_are_not_parsed_and_say_so() -> None:
+    from prodguard.scanner.practices import MAX_PARSE_BYTES, analyze
+
+    code = 'from openai import OpenAI\nclient = OpenAI()\nclient.responses.create(model="m", input="x")\n'
+    big = code + "# padding\n" * (MAX_PARSE_BYTES // 10)
+    result = analyze(Blob("app/big.py", big.encode()), {"PG306": ALL_AST["PG306"]})
+    assert not result.findings
+    assert result.notice is not None and result.notice.category == "practice_too_large"
+    assert [f.rule_id for f in _findings(code, ("PG306",))] == ["PG306"]

@@ -34,8 +34,8 @@ ORDER = (
 )  # fmt: skip
 # Why each status is right is in docs/report.md ("The example apps").
 EXPECTED: dict[str, tuple[str, ...]] = {
-    "leaky-app": (X, P, X, X, M, X, M, X, M, P, X, X, M),
-    "two-env-app": (X, P, X, X, P, X, P, M, X, X, X, X, X),
+    "leaky-app": (X, P, X, X, P, X, P, X, M, P, X, X, M),
+    "two-env-app": (X, P, X, X, P, X, P, M, X, X, X, P, P),
     "two-env-app-clean": (M, M, M, X, M, X, M, M, M, P, X, M, M),
 }
 # Secrets planted in leaky-app besides OpenAI keys (read from its files, never written here).
@@ -219,18 +219,22 @@ def test_html_escapes_repository_text(run_cli, tmp_path: Path) -> None:
 
 
 GUARDED_APP = '''"""A guarded service."""
-from fastapi import FastAPI
+import openai
+from fastapi import FastAPI, HTTPException
 from openai import OpenAI
 from prodguard.guard import protect
 
 app = FastAPI()
-client = protect(OpenAI())
+client = protect(OpenAI(timeout=20))
 
 
 @app.post("/answer")
 def answer(text: str) -> str:
-    reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}],
-                                           max_completion_tokens=200, safety_identifier="u-1")
+    try:
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}],
+                                               max_completion_tokens=200, safety_identifier="u-1")
+    except openai.APIError as exc:
+        raise HTTPException(503, "unavailable") from exc
     return reply.choices[0].message.content or ""
 '''
 GUARD_CONFIG = """[tool.prodguard.guard]
@@ -266,7 +270,7 @@ def test_guard_installed_and_configured(run_cli, tmp_path: Path) -> None:
 
 def test_guard_configured_but_not_installed(run_cli, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(GUARD_CONFIG.replace(", soft_cost_usd = 15", ""))
-    (tmp_path / "app.py").write_text(GUARDED_APP.replace("protect(OpenAI())", "OpenAI()"))
+    (tmp_path / "app.py").write_text(GUARDED_APP.replace("protect(OpenAI(timeout=20))", "OpenAI(timeout=20)"))
     practices = _report(run_cli, tmp_path)
     statuses = {k: v["status"] for k, v in practices.items()}
     assert statuses["billing-limits"] == P

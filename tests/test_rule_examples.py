@@ -58,6 +58,7 @@ def test_excerpt_never_shows_the_secret(full_engine: Engine, rule: Rule, example
         secret = line[start:end]
         if len(secret) >= 8:
             assert secret not in finding.excerpt
+        if len(secret) > 8:
             assert secret[4:-4] not in finding.excerpt
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prodguard.errors import ConfigError
+from prodguard.guard._pii.address import address_spans
+from prodguard.guard._pii.names import NameFinder, NameLists
 from prodguard.guard._pii.types import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
@@ -116,6 +118,11 @@ class PiiAnalyzer:
         self._pattern_entities = pattern_entities(self.settings)
         self._ner_entities = tuple(e for e in dict.fromkeys(self.settings.entities) if e in NER_ENTITIES)
         self._prefilters = PREFILTERS
+        lexicon = self._nlp.lexicon
+        # Name lists need the lexicon to tell "Grace" the name from "grace"; without it (no model) they stay off.
+        self._names: NameFinder | None = (
+            NameFinder(NameLists.load(), lexicon) if lexicon and "PERSON" in self.settings.entities else None
+        )
         self._allow = frozenset(self.settings.allow_list)
         self._lock = threading.Lock()  # spaCy pipelines are not documented as thread-safe
         self._cache: OrderedDict[bytes, tuple[PiiSpan, ...]] = OrderedDict()
@@ -183,7 +190,12 @@ class PiiAnalyzer:
                 # No exception chaining: the cause's message may quote the text being analyzed.
                 raise PiiUnavailable("PII analysis failed inside the analyzer") from None
         spans = _resolve(results)
+        if "STREET_ADDRESS" in self.settings.entities:
+            lexicon = self._nlp.lexicon
+            spans = address_spans(text, spans, lexicon.is_word if lexicon else None)
         if "PERSON" in self.settings.entities:
+            if self._names is not None:
+                spans = self._names.spans(text, spans)
             spans = _propagate_names(text, spans)
         if self._allow:
             spans = [s for s in spans if text[s.start : s.end] not in self._allow]

@@ -369,10 +369,12 @@ class Lexicon:
         words: frozenset[str] = frozenset(),
         verbs: frozenset[str] = frozenset(),
         nouns: frozenset[str] = frozenset(),
+        modifiers: frozenset[str] = frozenset(),
     ) -> None:
         self.words = words
         self.verbs = verbs
         self.nouns = nouns
+        self.modifiers = modifiers  # adjectives and adverbs
 
     def __bool__(self) -> bool:
         return bool(self.words)
@@ -387,13 +389,19 @@ class Lexicon:
             return cls()
         names = StringStore(["noun", "verb", "adj", "adv"])
         parts = {pos: frozenset(index.get(names[pos]) or ()) for pos in ("noun", "verb", "adj", "adv")}
-        return cls(frozenset().union(*parts.values()), parts["verb"], parts["noun"])
+        return cls(
+            frozenset().union(*parts.values()), parts["verb"], parts["noun"], parts["adj"] | parts["adv"]
+        )
 
     def is_word(self, lower: str) -> bool:
         return lower in self.words or self.is_plural_noun(lower)
 
     def is_verb(self, lower: str) -> bool:
         return lower in self.verbs
+
+    def is_modifier(self, lower: str) -> bool:
+        """An adjective or adverb ("german", "frank", "rosy")."""
+        return lower in self.modifiers
 
     def is_plural_noun(self, lower: str) -> bool:
         """ "teams", "boxes", "stories" (but not "nunes", "jones": surnames are not plurals of "nun", "jone")."""

@@ -56,14 +56,15 @@ from presidio_analyzer.predefined_recognizers import (
     UrlRecognizer,
     UsBankRecognizer,
     UsItinRecognizer,
-    UsLicenseRecognizer,
     UsPassportRecognizer,
     UsSsnRecognizer,
 )
 
 from prodguard.errors import ConfigError
+from prodguard.guard._pii.context import CONTEXT_ENTITIES, ContextRuleRecognizer
+from prodguard.guard._pii.phone import ContextPhoneRecognizer
 from prodguard.guard._pii.shapes import ProdguardPersonCueRecognizer, ProdguardStreetAddressRecognizer
-from prodguard.guard._pii.types import NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
+from prodguard.guard._pii.types import DEFAULT_ENTITIES, NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
 
 # -- email ----------------------------------------------------------------------------------------------
 
@@ -130,7 +131,8 @@ _ISSUERS: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("6011", "6011", _R16_19),
     ("644", "649", _R16_19),
     ("65", "65", _R16_19),
-    ("3528", "3589", _R16_19),
+    # JCB publishes 3528-3589; the rest of 35 is JCB's reserve and generators (Faker) issue from it too.
+    ("3500", "3599", _R16_19),
     ("2131", "2131", (15,)),
     ("1800", "1800", (15,)),
     ("300", "305", tuple(range(14, 20))),
@@ -205,6 +207,8 @@ _PHONE_CANDIDATE = re.compile(
 )
 _DIGIT_GROUPS = re.compile(r"\d+")
 _IPV4_SHAPE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+# "2016-09-17 13:27" parses as a phone number in several regions; a date is never one.
+_DATE_START = re.compile(r"(?:19|20)\d\d-\d\d-\d\d")
 # How people write North American numbers: (415) 555-0132, 415-555-0132, 415.555.0132, 1-800-555-0132.
 _NANP_SHAPE = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ ]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 _NANP_REGIONS = frozenset({"US", "CA"})
@@ -222,6 +226,7 @@ class ProdguardPhoneRecognizer(LocalRecognizer):
 
     def __init__(self, regions: tuple[str, ...]) -> None:
         self.regions = regions
+        self.in_context = ContextPhoneRecognizer(regions)
         super().__init__(
             supported_entities=["PHONE_NUMBER"],
             name=_PHONE_NAME,
@@ -254,11 +259,17 @@ class ProdguardPhoneRecognizer(LocalRecognizer):
         for match in _PHONE_CANDIDATE.finditer(text):
             for start, end, score in self._judge(match.group(), match.start()):
                 results.append(self._result(start, end, score))
+        # National numbers of any region next to a phone word (one recognizer: Presidio's bookkeeping
+        # per recognizer costs more than the pass itself).
+        for result in self.in_context.analyze(text, entities, nlp_artifacts):
+            # Presidio looks up thresholds by recognizer id: the results are this recognizer's.
+            result.recognition_metadata[RecognizerResult.RECOGNIZER_IDENTIFIER_KEY] = self.id
+            results.append(result)
         return results
 
     def _judge(self, candidate: str, offset: int) -> list[tuple[int, int, float]]:
         digits = sum(ch.isdigit() for ch in candidate)
-        if not 7 <= digits <= 17 or _IPV4_SHAPE.fullmatch(candidate):
+        if not 7 <= digits <= 17 or _IPV4_SHAPE.fullmatch(candidate) or _DATE_START.match(candidate):
             return []
         end = offset + len(candidate)
         if candidate[0] == "+" or candidate.startswith("00"):
@@ -328,6 +339,28 @@ def ssn_recognizer() -> UsSsnRecognizer:
         Pattern("SSN bare", r"\b\d{9}\b", 0.3),
     ]
     return UsSsnRecognizer(patterns=patterns, context=["ssn", "social", "security", "ssns"])
+
+
+# -- dates (only when a policy selects DATE_TIME) --------------------------------------------------------
+
+
+def date_words_recognizer() -> PatternRecognizer:
+    """Weekdays and years after a preposition ("on Saturday", "founded in 1990"), which stock DateRecognizer
+    leaves to NER; NER runs only around capitalised words, so a bare year is never looked at."""
+    return PatternRecognizer(
+        supported_entity="DATE_TIME",
+        name="ProdguardDateWordsRecognizer",
+        patterns=[
+            Pattern("weekday", r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days?\b", 0.6),
+            Pattern(
+                "year after a preposition",
+                r"(?<=\b(?:[Ii]n|[Ss]ince|[Dd]uring|of|[Ff]rom|[Uu]ntil|by|[Bb]efore|[Aa]fter|around|circa)[ \t])"
+                r"(?:1[6-9]|20)\d\d\b(?![.,]?\d)",
+                0.6,
+            ),
+        ],
+        global_regex_flags=re.MULTILINE,
+    )
 
 
 # -- context words ---------------------------------------------------------------------------------------
@@ -418,30 +451,35 @@ class TextContextEnhancer(ContextAwareEnhancer):
 # -- registry -------------------------------------------------------------------------------------------
 
 _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")
+_SIX_DIGITS = re.compile(r"\d(?:\D{0,3}\d){5}")
 _ANY_DIGIT = re.compile(r"\d")
 _IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
 _IP_SHAPE = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:|::")
 _MAC_SHAPE = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]")
 
+
+def _has(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda text: pattern.search(text) is not None
+
+
+_SEVEN = _has(_SEVEN_DIGITS)
+_DIGIT = _has(_ANY_DIGIT)
+
 # Cheap tests run before an entity's recognizers: when one fails, the text cannot hold that entity.
 PREFILTERS: dict[str, Callable[[str], bool]] = {
     "EMAIL_ADDRESS": lambda text: "@" in text,
-    "PHONE_NUMBER": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "CREDIT_CARD": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "US_SSN": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "US_ITIN": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "US_BANK_NUMBER": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "UK_NHS": lambda text: _SEVEN_DIGITS.search(text) is not None,
-    "IBAN_CODE": lambda text: _IBAN_START.search(text) is not None,
-    "IP_ADDRESS": lambda text: _IP_SHAPE.search(text) is not None,
-    "MAC_ADDRESS": lambda text: _MAC_SHAPE.search(text) is not None,
+    "PHONE_NUMBER": _has(_SIX_DIGITS),
+    **dict.fromkeys(("CREDIT_CARD", "US_SSN", "US_ITIN", "US_BANK_NUMBER", "UK_NHS"), _SEVEN),
+    "IBAN_CODE": _has(_IBAN_START),
+    "IP_ADDRESS": _has(_IP_SHAPE),
+    "MAC_ADDRESS": _has(_MAC_SHAPE),
     "URL": lambda text: "." in text,
-    "US_PASSPORT": lambda text: _ANY_DIGIT.search(text) is not None,
-    "US_DRIVER_LICENSE": lambda text: _ANY_DIGIT.search(text) is not None,
-    "MEDICAL_LICENSE": lambda text: _ANY_DIGIT.search(text) is not None,
+    # Labelled values, addresses and licences all carry a digit.
+    **dict.fromkeys(
+        ("US_PASSPORT", "MEDICAL_LICENSE", "STREET_ADDRESS", *sorted(CONTEXT_ENTITIES)), _DIGIT
+    ),
     # For these the test gates the pattern recognizers only; NER runs in its own pass.
-    "LOCATION": lambda text: _ANY_DIGIT.search(text) is not None,
-    "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None,
+    "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None or "day" in text,
 }
 
 # Pattern recognizers per entity: our own where stock Presidio falls short, stock where it is fine.
@@ -452,15 +490,17 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]]
     "US_SSN": lambda s: [ssn_recognizer()],
     "IBAN_CODE": lambda s: [IbanRecognizer()],
     "IP_ADDRESS": lambda s: ip_recognizers(),
-    "LOCATION": lambda s: [ProdguardStreetAddressRecognizer()],
+    "STREET_ADDRESS": lambda s: [ProdguardStreetAddressRecognizer()],
     "PERSON": lambda s: [ProdguardPersonCueRecognizer()],
-    "DATE_TIME": lambda s: [DateRecognizer()],
+    "DATE_TIME": lambda s: [DateRecognizer(), date_words_recognizer()],
     "CRYPTO": lambda s: [CryptoRecognizer()],
     "URL": lambda s: [UrlRecognizer()],
     "MAC_ADDRESS": lambda s: [MacAddressRecognizer()],
     "US_ITIN": lambda s: [UsItinRecognizer()],
     "US_PASSPORT": lambda s: [UsPassportRecognizer()],
-    "US_DRIVER_LICENSE": lambda s: [UsLicenseRecognizer()],
+    # Labelled values (one ContextRuleRecognizer for all of them, added by build_registries). Stock
+    # UsLicenseRecognizer takes any 9-digit number and most words with a digit; ours needs the label.
+    **{entity: lambda s: [] for entity in sorted(CONTEXT_ENTITIES)},
     "US_BANK_NUMBER": lambda s: [UsBankRecognizer()],
     "UK_NHS": lambda s: [NhsRecognizer()],
     "MEDICAL_LICENSE": lambda s: [MedicalLicenseRecognizer()],
@@ -473,7 +513,9 @@ def build_registries(settings: PiiSettings) -> tuple[RecognizerRegistry, Recogni
     pattern recognizers, and the NER recognizer (None when NER is off or no NER entity is selected)."""
     if not settings.ner:
         needs_ner = sorted(set(settings.entities) & _NER_ONLY)
-        if needs_ner:
+        # The default list names LOCATION (place names come from NER only): without NER the default means
+        # "everything of it that patterns can find"; an explicit list asking for NER entities is an error.
+        if needs_ner and settings.entities != DEFAULT_ENTITIES:
             raise ConfigError(f"pii.entities: {', '.join(needs_ner)} can only be found with pii.ner = true")
     for region in settings.phone_regions:
         if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -483,6 +525,9 @@ def build_registries(settings: PiiSettings) -> tuple[RecognizerRegistry, Recogni
         make = _PATTERN_RECOGNIZERS.get(entity)
         if make is not None:
             recognizers.extend(make(settings))
+    labelled = tuple(e for e in dict.fromkeys(settings.entities) if e in CONTEXT_ENTITIES)
+    if labelled:
+        recognizers.append(ContextRuleRecognizer(labelled))
     patterns = RecognizerRegistry(recognizers=recognizers, supported_languages=[settings.language])
     ner_entities = [e for e in dict.fromkeys(settings.entities) if e in NER_ENTITIES]
     if not (settings.ner and ner_entities):

@@ -97,7 +97,7 @@ class ProdguardStreetAddressRecognizer(PatternRecognizer):
 
     def __init__(self) -> None:
         super().__init__(
-            supported_entity="LOCATION",
+            supported_entity="STREET_ADDRESS",
             name="ProdguardStreetAddressRecognizer",
             patterns=[Pattern(name, rx, 0.65) for name, rx in _ADDRESS_PATTERNS],
             context=["address", "street", "live", "ship", "deliver", "located"],

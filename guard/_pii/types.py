@@ -11,22 +11,32 @@ from dataclasses import dataclass
 
 from prodguard.errors import ConfigError, ProdguardError
 
-# What the guard redacts unless told otherwise. These are the identifiers that single out a person or
-# give access to their money: names, contact details, payment and identity numbers, network addresses
-# and street addresses. Left out on purpose: DATE_TIME (dates alone rarely identify anyone, and redacting
-# them breaks scheduling and summarising prompts), ORGANIZATION and NRP (not personal, and spaCy's small
-# model tags product names as organizations), and the country-specific ID recognizers (US_DRIVER_LICENSE,
-# US_BANK_NUMBER, UK_NHS, ...) whose loose digit patterns fire on phone and order numbers.
-DEFAULT_ENTITIES: tuple[str, ...] = (
+# What the guard redacts unless told otherwise (docs/guard.md, "Which personal data is redacted").
+#
+# Direct identifiers, always: each one alone singles out a person or reaches them or their money: names,
+# contact details, street addresses, payment, bank, tax and identity document numbers, network addresses.
+DIRECT_IDENTIFIERS: tuple[str, ...] = (
     "PERSON",
     "EMAIL_ADDRESS",
     "PHONE_NUMBER",
+    "STREET_ADDRESS",
     "CREDIT_CARD",
     "US_SSN",
     "IBAN_CODE",
     "IP_ADDRESS",
-    "LOCATION",
+    "US_DRIVER_LICENSE",
+    "PASSPORT",
+    "NATIONAL_ID",
 )
+# Quasi-identifiers redacted by default: a date of birth (found only after its label) together with a
+# place narrows a person down to a handful, and place names (LOCATION: cities, regions, countries) are
+# what the guard has always redacted. Cheap to lose in a prompt, costly to leak.
+DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = ("DATE_OF_BIRTH", "LOCATION")
+# Quasi-identifiers a policy can add: AGE and ZIP_CODE (found after their labels), DATE_TIME, NRP
+# (nationalities, religions, political groups) and ORGANIZATION (spaCy's small model tags product names
+# as organizations), and the loose stock recognizers (US_BANK_NUMBER, UK_NHS, ...) whose digit patterns
+# fire on phone and order numbers.
+DEFAULT_ENTITIES: tuple[str, ...] = DIRECT_IDENTIFIERS + DEFAULT_QUASI_IDENTIFIERS
 
 # Entities the spaCy model produces (through NER labels); the rest come from pattern recognizers.
 NER_ENTITIES: frozenset[str] = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
@@ -36,12 +46,13 @@ SUPPORTED_ENTITIES: frozenset[str] = frozenset(
     {
         *DEFAULT_ENTITIES,
         *NER_ENTITIES,
+        "AGE",
+        "ZIP_CODE",
         "CRYPTO",
         "URL",
         "MAC_ADDRESS",
         "US_ITIN",
         "US_PASSPORT",
-        "US_DRIVER_LICENSE",
         "US_BANK_NUMBER",
         "UK_NHS",
         "MEDICAL_LICENSE",

@@ -11,15 +11,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from prodguard.scanner.practices import Hit, PythonFile
 from prodguard.scanner.practices.locate import hit_at
+from prodguard.scanner.practices.model import Hit, PythonFile
 from prodguard.scanner.practices.pyfacts import (
     GenerationCall,
     ModuleFacts,
     Scope,
     facts,
     has_unpacked_kwargs,
-    is_test_path,
     keyword,
     last_name,
 )
@@ -50,67 +49,136 @@ _LOGGER_NAMES = frozenset({"log", "_log", "logger", "_logger", "__logger", "logg
 _SAFETY_HEADER = "openai-safety-identifier"
 
 
-def _has_value(call: ast.Call, name: str) -> bool:
-    """``name=`` is passed with something other than a literal ``None``."""
-    kw = keyword(call, name)
-    return kw is not None and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+# Output-token caps by request shape; a LangChain/LlamaIndex wrapper takes ``max_tokens`` in its constructor.
+_CAPS_BY_API = {
+    "agents.Agent": ("max_tokens",),
+    "langchain": ("max_tokens", "max_completion_tokens", "max_new_tokens"),
+}
+_FIXES = {
+    "streamlit": "show `st.error(...)` and `st.stop()` when flagged",
+    "gradio": "raise `gr.Error(...)` when flagged",
+    "flask": "`abort(400)` when flagged",
+    "django": "return `HttpResponseBadRequest()` when flagged",
+    "fastapi": "raise `HTTPException(400)` when flagged",
+    "chainlit": "send a refusal with `cl.Message(...)` and return when flagged",
+}
 
 
-def _dict_has_key(call: ast.Call, argument: str, keys: tuple[str, ...]) -> bool:
-    kw = keyword(call, argument)
-    if kw is None or not isinstance(kw.value, ast.Dict):
+def _caps(generation: GenerationCall) -> tuple[str, ...]:
+    family = "langchain" if generation.api.startswith("langchain.") else generation.api
+    return _CAPS_BY_API.get(family, TOKEN_CAPS)
+
+
+def _agent_is_capped(module: ModuleFacts, generation: GenerationCall) -> bool | None:
+    """``Agent(model_settings=ModelSettings(max_tokens=…))``: True/False, ``None`` when unknown."""
+    settings = generation.option("model_settings")
+    if settings is None:
         return False
-    return any(isinstance(k, ast.Constant) and str(k.value).lower() in keys for k in kw.value.keys)
+    value = module.resolve(settings, generation.scope)
+    if not isinstance(value, ast.Call) or has_unpacked_kwargs(value):
+        return None
+    kw = keyword(value, "max_tokens")
+    return kw is not None and _is_set(kw.value)
 
 
 def uncapped_generation(file: PythonFile) -> Iterator[Hit]:
-    """PG306: a generation request with no output-token cap. Test code is skipped."""
-    if is_test_path(file.path):
-        return
+    """PG306: a generation request (or an Agents SDK agent, a LangChain/LlamaIndex model wrapper) with no
+    output-token cap. Left alone: the legacy Completions API (its default cap is 16 tokens), runs of an
+    agent (the agent's definition is judged), and options that cannot be seen."""
     for generation in facts(file).generation_calls():
-        call = generation.call
-        if (
-            generation.resumes
-            or has_unpacked_kwargs(call)
-            or any(_has_value(call, cap) for cap in TOKEN_CAPS)
-        ):
+        if generation.resumes or generation.is_legacy_completion or generation.api == "agents.Runner.run":
             continue
-        if _dict_has_key(call, "extra_body", TOKEN_CAPS):
+        options = generation.options
+        if options is None:
             continue
-        yield hit_at(file, "PG306", call, f"{generation.api} without an output-token cap")
+        if generation.api == "agents.Agent":
+            if _agent_is_capped(facts(file), generation) is False:
+                yield hit_at(file, "PG306", generation.call, "Agent without model_settings max_tokens")
+            continue
+        if any(_is_set(options.get(cap)) for cap in _caps(generation)):
+            continue
+        if _dict_has_key(options.get("extra_body"), TOKEN_CAPS):
+            continue
+        yield hit_at(file, "PG306", generation.call, f"{generation.api} without an output-token cap")
 
 
-def _user_facing_generations(file: PythonFile) -> Iterator[tuple[ModuleFacts, GenerationCall]]:
-    if is_test_path(file.path):
+def _is_set(value: ast.expr | None) -> bool:
+    return value is not None and not (isinstance(value, ast.Constant) and value.value is None)
+
+
+def _dict_has_key(value: ast.expr | None, keys: tuple[str, ...]) -> bool:
+    if not isinstance(value, ast.Dict):
+        return False
+    return any(isinstance(k, ast.Constant) and str(k.value).lower() in keys for k in value.keys)
+
+
+def user_requests(module: ModuleFacts) -> Iterator[GenerationCall]:
+    """Requests made for a user (see ``ModuleFacts.is_user_facing``), except in apps where each visitor
+    brings their own API key: their usage and their abuse are billed to the visitor's organization."""
+    if module.visitor_supplies_key:
         return
-    module = facts(file)
     for generation in module.generation_calls():
-        if not generation.resumes and module.is_user_facing(generation.scope):
-            yield module, generation
+        if generation.is_request and not generation.resumes and module.is_user_facing(generation.scope):
+            yield generation
+
+
+def framework_fix(module: ModuleFacts) -> str:
+    for name, fix in _FIXES.items():
+        if name in module.imported_roots:
+            return fix
+    return ""
 
 
 def unmoderated_user_generation(file: PythonFile) -> Iterator[Hit]:
-    """PG308: a generation request that answers a user (request handler or what it calls, Streamlit or
-    Gradio app) in a module with no moderation call and no prodguard guard."""
-    for module, generation in _user_facing_generations(file):
-        call = generation.call
-        if module.has_moderation() or module.uses_prodguard_guard():
-            return
-        if has_unpacked_kwargs(call) or _has_value(call, "moderation"):
+    """PG308: a request made for a user on a path from the handler with no moderation (judged per
+    function, see ``flow``), in a module not wrapped by prodguard's guard."""
+    module = facts(file)
+    if module.uses_prodguard_guard():
+        return
+    fix = framework_fix(module)
+    for generation in user_requests(module):
+        if module.is_moderated(generation.scope) or _is_set(generation.option("moderation")):
             continue
-        yield hit_at(file, "PG308", call, f"{generation.api} answers users without moderation")
+        if generation.api == "agents.Runner.run" and _agent_has_guardrails(module, generation):
+            continue
+        if generation.options is None and generation.api != "agents.Runner.run":
+            continue
+        detail = f"{generation.api} answers users without moderation" + (f"; {fix}" if fix else "")
+        yield hit_at(file, "PG308", generation.call, detail)
+
+
+def _agent_has_guardrails(module: ModuleFacts, generation: GenerationCall) -> bool:
+    """``Runner.run(agent, …)`` where ``agent`` is built with ``input_guardrails=``: the Agents SDK's
+    own check of the input before the model sees it."""
+    agent = generation.call.args[0] if generation.call.args else None
+    if agent is None:
+        kw = keyword(generation.call, "starting_agent")
+        agent = kw.value if kw is not None else None
+    value = module.resolve(agent, generation.scope) if agent is not None else None
+    return isinstance(value, ast.Call) and keyword(value, "input_guardrails") is not None
 
 
 def missing_end_user_id(file: PythonFile) -> Iterator[Hit]:
-    """PG309: a generation request made for a user with no ``safety_identifier``/``user``."""
-    for _module, generation in _user_facing_generations(file):
-        call = generation.call
-        if has_unpacked_kwargs(call) or any(_has_value(call, name) for name in END_USER_IDS):
+    """PG309: a request made for a user with no ``safety_identifier``/``user`` (for an agent run: none in
+    the module's model settings)."""
+    module = facts(file)
+    for generation in user_requests(module):
+        if generation.api == "agents.Runner.run":
+            if not any(name in module.file.source for name in ("safety_identifier", '"user"')):
+                yield hit_at(file, "PG309", generation.call, "agent run for a user without safety_identifier")
             continue
-        if _dict_has_key(call, "extra_headers", (_SAFETY_HEADER,)):
+        options = generation.options
+        if options is None or any(_is_set(options.get(name)) for name in END_USER_IDS):
+            continue
+        if _dict_has_key(options.get("extra_headers"), (_SAFETY_HEADER,)):
+            continue
+        if _dict_has_key(options.get("extra_body"), END_USER_IDS):
             continue
         yield hit_at(
-            file, "PG309", call, f"{generation.api} made for a user without safety_identifier or user"
+            file,
+            "PG309",
+            generation.call,
+            f"{generation.api} made for a user without safety_identifier or user",
         )
 
 
@@ -172,6 +240,8 @@ class _Taint:
             return node.id in self.names
         if isinstance(node, ast.Attribute):
             return node.attr not in _METADATA_ATTRS and self.carries(node.value)
+        if isinstance(node, ast.Subscript) and _is_metadata_key(node.slice):
+            return False  # response["usage"] (dict responses of openai < 1 and of REST calls)
         if isinstance(node, ast.Subscript | ast.Await | ast.Starred | ast.FormattedValue):
             return self.carries(node.value)
         if isinstance(node, ast.JoinedStr):
@@ -196,11 +266,17 @@ class _Taint:
         if self.module.qualified(node.func) in _PRESERVING_FUNCTIONS:
             return any(self.carries(arg) for arg in node.args)
         if isinstance(node.func, ast.Attribute):
+            if node.func.attr == "get" and node.args and _is_metadata_key(node.args[0]):
+                return False
             if node.func.attr in _PRESERVING_METHODS:
                 return self.carries(node.func.value)
             if node.func.attr in _JOINING_METHODS:
                 return any(self.carries(arg) for arg in [*node.args, *(kw.value for kw in node.keywords)])
         return False
+
+
+def _is_metadata_key(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value in _METADATA_ATTRS
 
 
 def _is_static(node: ast.expr) -> bool:
@@ -242,8 +318,6 @@ def _is_logger(module: ModuleFacts, receiver: ast.expr) -> bool:
 def logged_prompt_or_response(file: PythonFile) -> Iterator[Hit]:
     """PG307: raw prompt or response text passed to a logger (anywhere) or to ``print`` (in web services
     and UI apps, where standard output is collected as logs). Test code is skipped."""
-    if is_test_path(file.path):
-        return
     module = facts(file)
     by_scope: dict[int, list[GenerationCall]] = {}
     for generation in module.generation_calls():

@@ -17,14 +17,13 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from prodguard.rules.validators import is_placeholder, looks_like_words, shannon_entropy
-from prodguard.scanner.practices import Hit, PracticeCheck, PythonFile
 from prodguard.scanner.practices.locate import hit_at, secret_hit
+from prodguard.scanner.practices.model import Hit, PracticeCheck, PythonFile
 from prodguard.scanner.practices.pyfacts import (
     ModuleFacts,
     Scope,
     facts,
     has_unpacked_kwargs,
-    is_test_path,
     keyword,
     last_name,
 )
@@ -35,8 +34,8 @@ _ORG_ENV_NAMES = {
     "OPENAI_ORGANIZATION": "organization",
     "OPENAI_PROJECT_ID": "project",
 }
-_ORG_ID = re.compile(r"^org-[A-Za-z0-9]{16,40}$")
-_PROJECT_ID = re.compile(r"^proj_[A-Za-z0-9]{16,40}$")
+ORG_ID = re.compile(r"^org-[A-Za-z0-9]{16,40}$")
+PROJECT_ID = re.compile(r"^proj_[A-Za-z0-9]{16,40}$")
 _HEADER_KINDS = {"openai-organization": "organization", "openai-project": "project"}
 _HTTP_CLIENT_CLASSES = frozenset(
     {
@@ -171,8 +170,8 @@ def _talks_to_local_server(module: ModuleFacts, call: ast.Call, scope: Scope) ->
     url = _string(module.constant(kw.value, scope)) if kw is not None else None
     if url is None:
         return False
-    host = _url_host(url)
-    return host is not None and _is_local_host(host)
+    host = url_host(url)
+    return host is not None and is_local_host(host)
 
 
 def literal_organization(file: PythonFile) -> Iterator[Hit]:
@@ -201,13 +200,13 @@ def literal_organization(file: PythonFile) -> Iterator[Hit]:
         text = _string(literal)
         if literal is None or text is None or id(literal) in seen:
             continue
-        pattern = _ORG_ID if kind == "organization" else _PROJECT_ID
+        pattern = ORG_ID if kind == "organization" else PROJECT_ID
         if pattern.match(text) and not is_placeholder(text):
             seen.add(id(literal))
             yield hit_at(file, "PG302", literal, f"{kind} ID written in code")
 
 
-def _url_host(url: str) -> str | None:
+def url_host(url: str) -> str | None:
     try:
         host = urlsplit(url.strip()).hostname
     except ValueError:
@@ -215,7 +214,7 @@ def _url_host(url: str) -> str | None:
     return host or None
 
 
-def _is_local_host(host: str) -> bool:
+def is_local_host(host: str) -> bool:
     """Loopback, unspecified, ``*.local``/``*.localhost``, Docker's host alias, and single-label names
     (docker-compose services and cluster-internal names, reached over the local network)."""
     host = host.lower().strip("[]").rstrip(".")
@@ -240,10 +239,16 @@ def _plain_http_url(node: ast.expr) -> str | None:
         url = head
     else:
         return None
+    return plain_http_url(url)
+
+
+def plain_http_url(url: str) -> str | None:
+    """``url`` when it is plain HTTP to a host that is not this machine, a stand-in or a documentation
+    domain; else ``None``."""
     if not url.lower().startswith("http://"):
         return None
-    host = _url_host(url)
-    if host is None or _is_local_host(host) or is_placeholder(host) or host.endswith(_DOC_DOMAINS):
+    host = url_host(url)
+    if host is None or is_local_host(host) or is_placeholder(host) or host.endswith(_DOC_DOMAINS):
         return None
     return url
 
@@ -263,7 +268,7 @@ def plain_http_base_url(file: PythonFile) -> Iterator[Hit]:
         url = _plain_http_url(node)
         if url is not None and id(node) not in seen:
             seen.add(id(node))
-            yield hit_at(file, "PG303", node, f"plain-HTTP endpoint {_url_host(url)}")
+            yield hit_at(file, "PG303", node, f"plain-HTTP endpoint {url_host(url)}")
 
 
 def _is_false(module: ModuleFacts, node: ast.expr, scope: Scope) -> bool:
@@ -302,8 +307,6 @@ def tls_verification_disabled(file: PythonFile) -> Iterator[Hit]:
 def retries_disabled(file: PythonFile) -> Iterator[Hit]:
     """PG305: ``max_retries=0`` on a client (or ``openai.max_retries = 0``) in a module that has no retry
     wrapper of its own. Test code is skipped: tests turn retries off on purpose."""
-    if is_test_path(file.path):
-        return
     module = facts(file)
     values = [
         (value, scope)
@@ -339,8 +342,6 @@ def client_without_organization(file: PythonFile) -> Iterator[Hit]:
     API. Left alone: clients pointed elsewhere (``base_url``, ``provider``), Azure clients, ``**options``,
     clients on a mock transport or with a stand-in literal key, and test code. Whether a hit matters is
     the environment analyzer's decision."""
-    if is_test_path(file.path):
-        return  # test clients talk to mocks; live tests are the environment analyzer's business
     module = facts(file)
     for call, scope in module.client_constructions():
         name = module.qualified(call.func) or ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from prodguard.scanner.practices import Hit, PythonFile
+from prodguard.scanner.practices.model import Hit, PythonFile
 
 
 def _line(file: PythonFile, number: int) -> str:

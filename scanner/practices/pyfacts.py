@@ -10,11 +10,13 @@ see.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import Any
 
-from prodguard.scanner.practices import PythonFile
+from prodguard.scanner.practices.flow import Reach, reach
+from prodguard.scanner.practices.model import PythonFile
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef
@@ -27,7 +29,11 @@ _LEGACY_GENERATION = {
     "openai.Completion.create": "completions.create",
     "openai.Completion.acreate": "completions.create",
 }
-_RESPONSE_WRAPPERS = frozenset({"with_raw_response", "with_streaming_response"})
+_RESPONSE_WRAPPERS = frozenset({"with_raw_response", "with_streaming_response", "beta"})
+_REST_PATHS = ("/chat/completions", "/v1/responses")
+# LangChain and LlamaIndex model wrappers around the OpenAI API (their constructors take the cap).
+_WRAPPER_CLASSES = frozenset({"ChatOpenAI", "AzureChatOpenAI", "OpenAI", "AzureOpenAI"})
+_WRAPPER_PACKAGES = frozenset({"langchain_openai", "langchain", "langchain_community", "llama_index"})
 # SDKs that copy the OpenAI call shape (``client.chat.completions.create``) but are not OpenAI.
 _FOREIGN_SDKS = frozenset(
     {
@@ -49,7 +55,22 @@ _ROUTE_METHODS = frozenset(
 _DJANGO_VIEW_DECORATORS = frozenset(
     {"api_view", "require_POST", "require_GET", "require_http_methods", "csrf_exempt", "require_safe"}
 )
+# ``job.delay(…)`` (Celery), ``job.send(…)`` (Dramatiq), ``job.kiq(…)`` (Taskiq): the job runs later, for
+# the request that enqueued it.
+_ENQUEUE_METHODS = frozenset({"delay", "apply_async", "send", "kiq", "enqueue"})
+# Web frameworks with a module-global request object.
+_GLOBAL_REQUESTS = frozenset({"flask.request", "quart.request", "bottle.request"})
 _REQUEST_TYPES = frozenset({"Request", "HttpRequest", "WSGIRequest", "ASGIRequest", "WebSocket"})
+# Framework hooks that turn any exception of a request into a response of the application's choosing.
+_ERROR_HANDLER_HOOKS = frozenset(
+    {
+        "exception_handler",
+        "add_exception_handler",
+        "errorhandler",
+        "register_error_handler",
+        "app_errorhandler",
+    }
+)
 _RETRY_LIBRARIES = frozenset({"tenacity", "backoff", "retrying", "stamina", "retry", "retry2", "opnieuw"})
 # Exceptions whose handling inside a loop makes that loop a retry loop for API calls.
 _RETRYABLE_ERRORS = frozenset(
@@ -58,7 +79,6 @@ _RETRYABLE_ERRORS = frozenset(
         "InternalServerError", "OpenAIError", "ServiceUnavailableError", "TryAgain", "Timeout",
     }
 )  # fmt: skip
-_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "fixtures"})
 
 
 def dotted_name(node: ast.expr) -> str | None:
@@ -105,16 +125,6 @@ def has_unpacked_kwargs(call: ast.Call) -> bool:
     return any(kw.arg is None for kw in call.keywords)
 
 
-def is_test_path(path: str) -> bool:
-    """Test code (``tests/``, ``fixtures/``, ``test_*.py``, ``*_test.py``, ``conftest.py``): disabled
-    retries, uncapped calls and printed responses are normal there."""
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    if name == "conftest.py" or name.startswith("test_") or name.endswith(("_test.py", "_tests.py")):
-        return True
-    return any(part in _TEST_DIRS for part in parts[:-1])
-
-
 @dataclass(frozen=True)
 class Binding:
     """A name bound to a value: ``x = value``, ``for x in value`` or ``with value as x``."""
@@ -125,18 +135,36 @@ class Binding:
 
 @dataclass(frozen=True)
 class GenerationCall:
-    """A text-generation request (``chat.completions.create`` and its parse/stream twins,
-    ``responses.create``, legacy ``completions.create``) and the function it is made in."""
+    """A text-generation request and the function it is made in. ``api`` names its shape:
+    ``chat.completions.create`` (and ``parse``/``stream``), ``responses.*``, legacy ``completions.create``,
+    ``rest`` (a hand-written HTTP call to the REST API), ``agents.Agent`` (an Agents SDK agent: its
+    ``model_settings`` hold the cap), ``agents.Runner.run`` (where the agent's requests are made) and
+    ``langchain.<Class>`` (a LangChain/LlamaIndex model wrapper: its constructor holds the cap).
+    ``options`` are the request's parameters by name, ``None`` when some cannot be seen (``**options``
+    that do not resolve to a dict literal)."""
 
     call: ast.Call
     api: str
     scope: Scope
+    options: dict[str, ast.expr] | None = None
 
     @property
     def resumes(self) -> bool:
         """``responses.stream(response_id=…)`` reattaches to a response created earlier: it generates
         nothing new, and its options were fixed by the request that created it."""
         return self.api == "responses.stream" and keyword(self.call, "response_id") is not None
+
+    @property
+    def is_request(self) -> bool:
+        """A call that sends a request now (not a wrapper or agent definition)."""
+        return not self.api.startswith(("langchain.", "agents.Agent"))
+
+    @property
+    def is_legacy_completion(self) -> bool:
+        return self.api == "completions.create"
+
+    def option(self, name: str) -> ast.expr | None:
+        return self.options.get(name) if self.options is not None else None
 
 
 @dataclass
@@ -154,9 +182,14 @@ class ModuleFacts:
     functions: list[tuple[FunctionNode, ast.ClassDef | None, Scope]] = field(default_factory=list)
     loops_with_retry_handler: bool = False
     retry_decorator: bool = False
+    calls_in_try: set[int] = field(default_factory=set)  # id(call) of calls in a try body with handlers
+    discarded: set[int] = field(default_factory=set)  # id(call) of calls whose result is thrown away
+    attribute_reads: dict[int, set[str]] = field(default_factory=dict)  # id(scope) -> attribute names read
+    scope_of_function: dict[int, Scope] = field(default_factory=dict)  # id(function) -> enclosing scope
+    error_handlers: bool = False  # a framework-level exception handler is registered
+    mutated_names: dict[int, set[str]] = field(default_factory=dict)  # id(scope) -> dicts changed later
     _generation: list[GenerationCall] | None = None
     _client_calls: list[tuple[ast.Call, Scope]] | None = None
-    _user_facing: set[int] | None = None
 
     # ---- names -------------------------------------------------------------------------------------
 
@@ -253,20 +286,106 @@ class ModuleFacts:
 
     def generation_calls(self) -> list[GenerationCall]:
         if self._generation is None:
-            self._generation = [
-                GenerationCall(call, api, scope)
-                for call, scope in self.calls
-                if (api := self._generation_api(call, scope)) is not None
-            ]
+            found = []
+            for call, scope in self.calls:
+                api = self._generation_api(call, scope)
+                if api is not None:
+                    found.append(GenerationCall(call, api, scope, self._options(call, api, scope)))
+            self._generation = found
         return self._generation
 
-    def _generation_api(self, call: ast.Call, scope: Scope) -> str | None:
-        if not self.imports_openai or not isinstance(call.func, ast.Attribute):
+    def _options(self, call: ast.Call, api: str, scope: Scope) -> dict[str, ast.expr] | None:
+        """The request parameters by name; ``**name`` is followed to a dict literal assigned once."""
+        if api == "rest":
+            payload = keyword(call, "json")
+            if payload is None:
+                data = keyword(call, "data") or keyword(call, "content")
+                value = self.resolve(data.value, scope) if data is not None else None
+                if isinstance(value, ast.Call) and last_name(value.func) == "dumps" and value.args:
+                    return self._dict_items(value.args[0], scope)
+                return None
+            return self._dict_items(payload.value, scope)
+        options: dict[str, ast.expr] = {}
+        for kw in call.keywords:
+            if kw.arg is not None:
+                options[kw.arg] = kw.value
+                continue
+            unpacked = self._dict_items(kw.value, scope)
+            if unpacked is None:
+                return None
+            options.update(unpacked)
+        return options
+
+    def _dict_items(self, node: ast.expr, scope: Scope) -> dict[str, ast.expr] | None:
+        value = self.resolve(node, scope)
+        if isinstance(value, ast.Call) and self.qualified(value.func) == "dict" and not value.args:
+            if any(kw.arg is None for kw in value.keywords):
+                return None
+            return {kw.arg: kw.value for kw in value.keywords if kw.arg is not None}
+        if not isinstance(value, ast.Dict):
             return None
-        legacy = _LEGACY_GENERATION.get(self.qualified(call.func) or "")
+        if isinstance(node, ast.Name) and node.id in self.mutated_names.get(id(scope), set()):
+            return None  # items added later (``params["max_tokens"] = …``, ``params.update(…)``)
+        items: dict[str, ast.expr] = {}
+        for key, item in zip(value.keys, value.values, strict=True):
+            if key is None:
+                nested = self._dict_items(item, scope)
+                if nested is None:
+                    return None
+                items.update(nested)
+            elif isinstance(key, ast.Constant) and isinstance(key.value, str):
+                items[key.value] = item
+            else:
+                return None
+        return items
+
+    def _generation_api(self, call: ast.Call, scope: Scope) -> str | None:
+        func = call.func
+        if isinstance(func, ast.Name):
+            qualified = self.qualified(func) or ""
+            if qualified.startswith("agents.") or qualified == "openai_agents.Agent":
+                return "agents.Agent" if qualified.endswith(".Agent") else None
+            if (
+                qualified.rsplit(".", 1)[-1] in _WRAPPER_CLASSES
+                and qualified.split(".", 1)[0] in _WRAPPER_PACKAGES
+            ):
+                return "langchain." + qualified.rsplit(".", 1)[-1]
+            # ``create = client.chat.completions.create`` … ``create(**kwargs)``
+            bound = self.single_value(func, scope)
+            if isinstance(bound, ast.Attribute):
+                return self._sdk_api(bound, scope)
+            return None
+        if not isinstance(func, ast.Attribute):
+            return None
+        qualified = self.qualified(func) or ""
+        if qualified.startswith("agents.Runner.") and func.attr in ("run", "run_sync", "run_streamed"):
+            return "agents.Runner.run"
+        if (
+            qualified.rsplit(".", 1)[-1] in _WRAPPER_CLASSES
+            and qualified.split(".", 1)[0] in _WRAPPER_PACKAGES
+        ):
+            return "langchain." + func.attr
+        if func.attr == "post" and self._is_rest_url(call, scope):
+            return "rest"
+        return self._sdk_api(func, scope)
+
+    def _is_rest_url(self, call: ast.Call, scope: Scope) -> bool:
+        """The call posts to the OpenAI REST API's generation endpoints."""
+        url = call.args[0] if call.args else (kw.value if (kw := keyword(call, "url")) is not None else None)
+        if url is None:
+            return False
+        value = self.resolve(url, scope)
+        parts = [value] if not isinstance(value, ast.JoinedStr | ast.BinOp) else list(ast.walk(value))
+        written = "".join(n.value for n in parts if isinstance(n, ast.Constant) and isinstance(n.value, str))
+        if not any(path in written for path in _REST_PATHS):
+            return False
+        return "openai" in written or self.imports_openai or "api.openai.com" in self.file.source
+
+    def _sdk_api(self, func: ast.Attribute, scope: Scope) -> str | None:
+        legacy = _LEGACY_GENERATION.get(self.qualified(func) or "")
         if legacy is not None:
-            return legacy
-        chain, root = attribute_chain(call.func)
+            return legacy if self.imports_openai else None
+        chain, root = attribute_chain(func)
         chain = [part for part in chain if part not in _RESPONSE_WRAPPERS]
         if len(chain) < 2:
             return None
@@ -280,6 +399,10 @@ class ModuleFacts:
         else:
             api = None
         if api is None or self._is_foreign_client(root, scope):
+            return None
+        if not self.imports_openai and (self.imported_roots & _FOREIGN_SDKS or len(chain) < 3):
+            # A client from elsewhere (a parameter, a factory in another module): the full OpenAI shape
+            # (``x.chat.completions.create``/``x.client.responses.create``) in a file with no look-alike SDK.
             return None
         return api
 
@@ -304,20 +427,65 @@ class ModuleFacts:
                 return True
         return False
 
-    def has_moderation(self) -> bool:
-        """A moderation call (``moderations.create``, legacy ``Moderation.create``, or a helper whose name
-        says it moderates) or an imported moderation helper anywhere in the module."""
-        if any("moderat" in name.lower() for name in self.imported_names):
-            return True
-        for call, _ in self.calls:
-            chain, _root = attribute_chain(call.func)
-            if (
-                chain[-2:] == ["moderations", "create"]
-                or self.qualified(call.func) == "openai.Moderation.create"
+    @cached_property
+    def visitor_supplies_key(self) -> bool:
+        """A Streamlit/Gradio/Chainlit app whose client takes the API key the visitor types in
+        (``api_key=st.text_input(...)``, a key from ``st.session_state``, or a Gradio handler's parameter)."""
+        if not self.imported_roots & (_UI_FRAMEWORKS | {"chainlit"}):
+            return False
+        for call, scope in self.calls:
+            kw = keyword(call, "api_key") or keyword(call, "openai_api_key")
+            if kw is None:
+                continue
+            value = self.resolve(kw.value, scope)
+            if isinstance(value, ast.Call) and last_name(value.func) in ("text_input", "Textbox", "get"):
+                return True
+            if "session_state" in (dotted_name(value) or "") or (
+                isinstance(value, ast.Subscript) and "session_state" in (dotted_name(value.value) or "")
             ):
                 return True
-            if "moderat" in last_name(call.func).lower():
+            if (
+                isinstance(kw.value, ast.Name)
+                and not isinstance(scope, ast.Module)
+                and kw.value.id in {a.arg for a in (*scope.args.args, *scope.args.kwonlyargs)}
+            ):
                 return True
+        return False
+
+    def names_read_in(self, scope: Scope) -> set[str]:
+        """Attribute names and string subscript keys read in ``scope`` or the functions nested in it."""
+        read = set(self.attribute_reads.get(id(scope), set()))
+        for function, _cls, parent in self.functions:
+            if parent is scope:
+                read |= self.attribute_reads.get(id(function), set())
+        return read
+
+    def functions_called_only_in_try(self) -> set[int]:
+        """ids of module functions every call of which (by name or ``self.name``) sits in a ``try``."""
+        by_name = {f.name: f for f, _, _ in self.functions}
+        inside: dict[int, bool] = {}
+        for call, _scope in self.calls:
+            name = (
+                call.func.id
+                if isinstance(call.func, ast.Name)
+                else (
+                    call.func.attr
+                    if isinstance(call.func, ast.Attribute)
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id in ("self", "cls")
+                    else None
+                )
+            )
+            function = by_name.get(name) if name else None
+            if function is not None:
+                inside[id(function)] = inside.get(id(function), True) and id(call) in self.calls_in_try
+        return {function for function, protected in inside.items() if protected}
+
+    def is_handler(self, scope: Scope) -> bool:
+        """``scope`` is a request handler itself (not only reached from one)."""
+        for function, cls, _parent in self.functions:
+            if function is scope:
+                return self._is_handler(function, cls)
         return False
 
     def uses_prodguard_guard(self) -> bool:
@@ -331,51 +499,96 @@ class ModuleFacts:
         return bool(self.imported_roots & _WEB_FRAMEWORKS)
 
     def is_user_facing(self, scope: Scope) -> bool:
-        """``scope`` is a request handler, or a function a handler of this module calls (transitively),
-        or any code of a Streamlit/Gradio app."""
-        if self._user_facing is None:
-            self._user_facing = self._compute_user_facing()
-        return id(scope) in self._user_facing
+        """``scope`` answers a user: a request handler (route decorator, Django view, a function taking a
+        ``Request`` or reading Flask's/Quart's global ``request``), what a handler reaches in this module
+        (functions it calls, functions nested in it such as a streaming generator, background jobs it
+        enqueues), or any code of a Streamlit/Gradio app (the script runs for each visitor)."""
+        return self.user_reach.is_user_facing(id(scope))
 
-    def _compute_user_facing(self) -> set[int]:
+    def is_moderated(self, scope: Scope) -> bool:
+        """Every path from a handler to ``scope`` passes a function that moderates (see ``flow``)."""
+        return self.user_reach.is_moderated(id(scope))
+
+    @cached_property
+    def user_reach(self) -> Reach:
+        callees, moderating = self._callees(), self._moderating_scopes()
         if self.imported_roots & _UI_FRAMEWORKS:
-            return {id(self.file.tree), *(id(f) for f, _, _ in self.functions)}
+            # The script itself runs per visitor; functions it never reaches are callbacks of widgets.
+            from_script = reach([id(self.file.tree)], callees, moderating)
+            others = [id(f) for f, _, _ in self.functions if not from_script.is_user_facing(id(f))]
+            return reach([id(self.file.tree), *others], callees, moderating)
+        handlers = [id(f) for f, cls, _ in self.functions if self._is_handler(f, cls)]
+        return reach(handlers, callees, moderating)
+
+    def _callees(self) -> dict[int, list[int]]:
+        """id(scope) -> ids of the functions it reaches in this module: called by name (or as
+        ``self.method``), passed as a callable (``background_tasks.add_task(job, …)``,
+        ``Thread(target=job)``), enqueued (``job.delay(…)``), or nested in it."""
         module_functions = {f.name: f for f, _, parent in self.functions if parent is self.file.tree}
         methods: dict[tuple[int, str], FunctionNode] = {
             (id(cls), f.name): f for f, cls, _ in self.functions if cls is not None
         }
         class_of = {id(f): cls for f, cls, _ in self.functions}
-        callees: dict[int, list[FunctionNode]] = {}
+        graph: dict[int, list[int]] = {}
+        for function, _cls, parent in self.functions:
+            graph.setdefault(id(parent), []).append(id(function))
         for call, scope in self.calls:
-            if isinstance(scope, ast.Module):
-                continue
-            target: FunctionNode | None = None
-            if isinstance(call.func, ast.Name):
-                target = module_functions.get(call.func.id)
-            elif (
-                isinstance(call.func, ast.Attribute)
-                and isinstance(call.func.value, ast.Name)
-                and call.func.value.id in ("self", "cls")
-                and (cls := class_of.get(id(scope))) is not None
-            ):
-                target = methods.get((id(cls), call.func.attr))
-            if target is not None:
-                callees.setdefault(id(scope), []).append(target)
-        reached: set[int] = set()
-        pending = [f for f, cls, _ in self.functions if self._is_handler(f, cls)]
-        while pending:
-            function = pending.pop()
-            if id(function) in reached:
-                continue
-            reached.add(id(function))
-            pending.extend(callees.get(id(function), ()))
-        return reached
+            targets: list[FunctionNode | None] = []
+            func = call.func
+            if isinstance(func, ast.Name):
+                targets.append(module_functions.get(func.id))
+            elif isinstance(func, ast.Attribute):
+                root = func.value
+                if isinstance(root, ast.Name) and root.id in ("self", "cls"):
+                    cls = class_of.get(id(scope))
+                    if cls is not None:
+                        targets.append(methods.get((id(cls), func.attr)))
+                if func.attr in _ENQUEUE_METHODS and isinstance(root, ast.Name):
+                    targets.append(module_functions.get(root.id))
+            for argument in [*call.args, *(kw.value for kw in call.keywords)]:
+                if isinstance(argument, ast.Name):
+                    targets.append(module_functions.get(argument.id))
+            graph.setdefault(id(scope), []).extend(id(t) for t in targets if t is not None)
+        return graph
+
+    def _moderating_scopes(self) -> set[int]:
+        """Scopes that call moderation themselves (``moderations.create``, legacy ``Moderation.create``,
+        a helper whose name says it moderates), or run an agent that has input guardrails."""
+        found: set[int] = set()
+        for call, scope in self.calls:
+            chain, _root = attribute_chain(call.func)
+            if (
+                chain[-2:] == ["moderations", "create"]
+                or self.qualified(call.func) == "openai.Moderation.create"
+                or "moderat" in last_name(call.func).lower()
+                or "guardrail" in last_name(call.func).lower()
+            ) or keyword(call, "input_guardrails") is not None:
+                found.add(id(scope))
+        return found
 
     def _is_handler(self, function: FunctionNode, cls: ast.ClassDef | None) -> bool:
         for decorator in function.decorator_list:
             if self._is_route_decorator(decorator):
                 return True
-        return self._has_request_parameter(function, cls)
+        return self._has_request_parameter(function, cls) or id(function) in self._global_request_readers
+
+    @cached_property
+    def _global_request_readers(self) -> set[int]:
+        """Functions that read Flask's (Quart's, Bottle's) module-global ``request``."""
+        names = {local for local, target in self.aliases.items() if target in _GLOBAL_REQUESTS}
+        if not names:
+            return set()
+        found = set()
+        for function, _cls, _parent in self.functions:
+            for node in ast.walk(function):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in names
+                ):
+                    found.add(id(function))
+                    break
+        return found
 
     def _is_route_decorator(self, decorator: ast.expr) -> bool:
         name = last_name(decorator)
@@ -412,6 +625,27 @@ class _Collector(ast.NodeVisitor):
         self.scopes: list[Scope] = [facts.file.tree]
         self.classes: list[ast.ClassDef | None] = [None]
         self.loop_depth = 0
+        self.try_depth = 0
+        self._dispatch: dict[type[ast.AST], Callable[[Any], None]] = {}
+
+    # NodeVisitor looks the handler up by name for every node and visits every ``Load`` context node;
+    # the SDK's own sources (large, heavily annotated) made that the cost of the whole analysis.
+    def visit(self, node: ast.AST) -> None:
+        handler = self._dispatch.get(type(node))
+        if handler is None:
+            found: Callable[[Any], None] = getattr(self, "visit_" + type(node).__name__, self.generic_visit)
+            handler = self._dispatch[type(node)] = found
+        handler(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+                self.visit(value)
 
     def _bind(self, name: str, value: ast.expr, how: str) -> None:
         table = self.facts.bindings.setdefault(id(self.scopes[-1]), {})
@@ -428,6 +662,8 @@ class _Collector(ast.NodeVisitor):
             for element in target.elts:  # unpacking: the value of each name is unknown
                 if isinstance(element, ast.Name):
                     self._bind(element.id, ast.Constant(value=...), "unpack")
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            self.facts.mutated_names.setdefault(id(self.scopes[-1]), set()).add(target.value.id)
         if how == "assign":
             self.facts.assignments.append((target, value, self.scopes[-1]))
 
@@ -456,17 +692,22 @@ class _Collector(ast.NodeVisitor):
             self.visit(decorator)
             if "retry" in last_name(decorator).lower() or last_name(decorator) == "on_exception":
                 self.facts.retry_decorator = True
+            if last_name(decorator) in _ERROR_HANDLER_HOOKS:
+                self.facts.error_handlers = True
         for default in (*node.args.defaults, *node.args.kw_defaults):
             if default is not None:
                 self.visit(default)
         self._bind(node.name, ast.Constant(value=...), "def")
         self.facts.functions.append((node, self.classes[-1], self.scopes[-1]))
+        self.facts.scope_of_function[id(node)] = self.scopes[-1]
         self.scopes.append(node)
         self.classes.append(self.classes[-1])
         outer_loops, self.loop_depth = self.loop_depth, 0
+        outer_tries, self.try_depth = self.try_depth, 0
         for statement in node.body:
             self.visit(statement)
         self.loop_depth = outer_loops
+        self.try_depth = outer_tries
         self.classes.pop()
         self.scopes.pop()
 
@@ -485,6 +726,37 @@ class _Collector(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self.facts.calls.append((node, self.scopes[-1]))
+        if self.try_depth:
+            self.facts.calls_in_try.add(id(node))
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            if func.attr in ("update", "setdefault", "pop") and isinstance(func.value, ast.Name):
+                self.facts.mutated_names.setdefault(id(self.scopes[-1]), set()).add(func.value.id)
+            if func.attr in _ERROR_HANDLER_HOOKS:
+                self.facts.error_handlers = True
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        # Leaves: skip NodeVisitor's lookup of the deprecated visit_Num/visit_Str handlers (costly per node).
+        return
+
+    def visit_Name(self, node: ast.Name) -> None:
+        return
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.facts.attribute_reads.setdefault(id(self.scopes[-1]), set()).add(node.attr)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            self.facts.attribute_reads.setdefault(id(self.scopes[-1]), set()).add(key.value)
+        self.generic_visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        value = node.value.value if isinstance(node.value, ast.Await) else node.value
+        if isinstance(value, ast.Call):
+            self.facts.discarded.add(id(value))
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -493,9 +765,11 @@ class _Collector(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        # The annotation is a type, never a call the checks look at.
         if node.value is not None:
             self._bind_target(node.target, node.value, "assign")
-        self.generic_visit(node)
+            self.visit(node.value)
+        self.visit(node.target)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         # x += … makes x's value unknown: a second binding disqualifies single-assignment lookups.
@@ -531,7 +805,13 @@ class _Collector(ast.NodeVisitor):
             for handler in node.handlers:
                 if handler.type is not None and _catches_retryable(handler.type):
                     self.facts.loops_with_retry_handler = True
-        self.generic_visit(node)
+        guarded = 1 if node.handlers else 0
+        self.try_depth += guarded
+        for statement in node.body:
+            self.visit(statement)
+        self.try_depth -= guarded
+        for part in (*node.handlers, *node.orelse, *node.finalbody):
+            self.visit(part)
 
     visit_TryStar = visit_Try
 

@@ -113,7 +113,7 @@ PRACTICES: tuple[Practice, ...] = (
         Applies.API_USE,
         "Keep the SDK's retries on (max_retries > 0) or wrap calls in a backoff; the guard adds "
         "backoff honouring retry-after and shared RPM/TPM limits.",
-        ("rules/PG305.md", "budgets-and-limits.md"),
+        ("rules/PG305.md", "rules/PG313.md", "rules/PG314.md", "budgets-and-limits.md"),
     ),
     Practice(
         "caching",
@@ -186,8 +186,8 @@ PRACTICES: tuple[Practice, ...] = (
         Need.REQUIRED,
         Applies.GENERATION,
         "Install the guard with sanitize enabled (Unicode normalization, control characters stripped, "
-        "length capped).",
-        ("guard.md",),
+        "length capped), and keep user text out of the system/developer prompt.",
+        ("rules/PG311.md", "guard.md"),
     ),
     Practice(
         "moderation",
@@ -199,7 +199,7 @@ PRACTICES: tuple[Practice, ...] = (
         Need.REQUIRED,
         Applies.GENERATION,
         "Call moderations.create on user input (and output), or install the guard with moderation on.",
-        ("rules/PG308.md", "guard.md"),
+        ("rules/PG308.md", "rules/PG312.md", "rules/PG315.md", "guard.md"),
     ),
     Practice(
         "end-user-ids",
@@ -252,6 +252,11 @@ RULE_PRACTICE: dict[str, str] = {
     "PG308": "moderation",
     "PG309": "end-user-ids",
     "PG310": "api-keys",
+    "PG311": "input-sanitization",  # user text in the system prompt: the prompt-injection surface
+    "PG312": "moderation",  # moderation called, verdict ignored
+    "PG313": "rate-limits",  # no error handling or backoff around calls in a request path
+    "PG314": "rate-limits",  # no timeout: latency of a request path unbounded
+    "PG315": "moderation",  # a refusal used as if it were an answer
 }
 KIND_PRACTICE: dict[Kind, str] = {
     Kind.SECRET: "api-keys",

@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from prodguard.scanner.filters import PathFilter
-from prodguard.scanner.practices import MAX_PARSE_BYTES, PythonFile
+from prodguard.scanner.practices import MAX_PARSE_BYTES
 from prodguard.scanner.practices.call_checks import END_USER_IDS, TOKEN_CAPS
+from prodguard.scanner.practices.model import PythonFile, split_lines
 from prodguard.scanner.practices.pyfacts import (
     ModuleFacts,
     attribute_chain,
     facts,
-    is_test_path,
     keyword,
     last_name,
 )
+from prodguard.scanner.practices.testpaths import TestPaths
 from prodguard.scanner.settings import ScanSettings
 from prodguard.scanner.sources import FileEntry, Listing, iter_paths, read_entry
 
@@ -81,11 +82,11 @@ def collect(paths: Iterable[str], settings: ScanSettings) -> CodeFacts:
     )
     for entry in entries:
         if entry.path.endswith((".py", ".pyi")):
-            _collect_file(entry, found)
+            _collect_file(entry, found, settings.test_paths)
     return found
 
 
-def _collect_file(entry: FileEntry, found: CodeFacts) -> None:
+def _collect_file(entry: FileEntry, found: CodeFacts, tests: TestPaths) -> None:
     data, _notice, _skipped = read_entry(entry, MAX_PARSE_BYTES)
     if data is None or not any(word in data for word in _MENTIONS):
         return
@@ -94,14 +95,15 @@ def _collect_file(entry: FileEntry, found: CodeFacts) -> None:
         tree = ast.parse(source, filename=entry.path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return
-    file = PythonFile(entry.path, tree, source, tuple(re.split(r"\r\n|\r|\n", source)))
+    is_test = tests.matching(entry.path) is not None
+    file = PythonFile(entry.path, tree, source, split_lines(source), is_test)
     module = facts(file)
     path = entry.path
 
     def site(node: ast.AST, note: str) -> Site:
         return Site(path, getattr(node, "lineno", 0), note)
 
-    if is_test_path(path):
+    if is_test:
         return  # tests build stand-in clients, guards and uncapped calls on purpose; they show no control
     for call, _scope in module.calls:
         if module.qualified(call.func) in GUARD_ENTRY_POINTS:

@@ -30,6 +30,9 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     }
     if finding.cell is not None:
         item["cell"] = finding.cell
+        if finding.cell_line is not None:
+            item["cell_line"] = finding.cell_line
+            item["cell_column"] = finding.cell_column
     if finding.origin.commit:
         item["commit"] = {
             "sha": finding.origin.commit,

@@ -14,6 +14,7 @@ from rich.text import Text
 from prodguard.rules.model import Rule
 from prodguard.scanner.reports.markdown import TerminalMarkdown
 from prodguard.scanner.reports.text import SEVERITY_STYLE, make_console, print_trimmed
+from prodguard.scanner.ruledocs import languages_label
 
 _AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 
@@ -26,6 +27,7 @@ def print_rules(rules: Sequence[Rule], enabled: Collection[str], out: TextIO) ->
     table.add_column("id", no_wrap=True, style="bold")
     table.add_column("severity", no_wrap=True)
     table.add_column("kind", no_wrap=True)
+    table.add_column("reads", no_wrap=True)
     table.add_column("title", ratio=1)
     wide = console.width >= 140
     if wide:
@@ -38,10 +40,18 @@ def print_rules(rules: Sequence[Rule], enabled: Collection[str], out: TextIO) ->
             rule.id,
             Text(rule.severity.label, style=SEVERITY_STYLE[rule.severity]),
             rule.kind.value,
+            _short_languages(rule),
             title,
         ]
         table.add_row(*row, *([rule.name] if wide else []))
     print_trimmed(console, table)
+
+
+def _short_languages(rule: Rule) -> str:
+    """What the rule reads, short: ``py, js, ts`` for code checks, ``any file`` for pattern rules."""
+    label = languages_label(rule)
+    short = {"python": "py", "javascript": "js", "typescript": "ts", "any text file": "any file"}
+    return ", ".join(short.get(part, part) for part in label.split(", "))
 
 
 def print_rule_page(markdown: str, out: TextIO) -> None:

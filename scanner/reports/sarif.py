@@ -105,6 +105,18 @@ def render(
             item["ruleIndex"] = index[finding.rule_id]
         if finding.cell is not None:
             item["properties"]["notebookCell"] = finding.cell
+            name = f"cell {finding.cell}"
+            if finding.cell_line is not None:
+                item["properties"]["cellLine"] = finding.cell_line
+                item["properties"]["cellColumn"] = finding.cell_column
+                name += f", line {finding.cell_line}"
+            item["locations"][0]["logicalLocations"] = [
+                {
+                    "name": name,
+                    "fullyQualifiedName": f"{printable(finding.path)}#cell={finding.cell}",
+                    "kind": "module",
+                }
+            ]
         if finding.origin.commit:
             item["properties"]["commit"] = finding.origin.commit
         if finding.verification is not None:

@@ -104,6 +104,9 @@ def _file_table(findings: list[Finding], catalogue: Catalogue) -> RenderableType
 
 
 def _location(f: Finding) -> str:
+    if f.cell is not None and f.cell_line is not None:
+        # A notebook finding stands at the .ipynb file's line; the cell and the place in it follow.
+        return f"{f.line}:{f.column} (cell {f.cell}:{f.cell_line}:{f.cell_column})"
     return f"cell {f.cell}:{f.line}:{f.column}" if f.cell is not None else f"{f.line}:{f.column}"
 
 

@@ -1,12 +1,13 @@
 """Support-chat API written along OpenAI's production and safety best practices: configuration from the
-environment, TLS, the SDK's retries, moderation, a hashed end-user id, an output cap, metadata-only logs."""
+environment, TLS, the SDK's retries, a timeout, API errors answered, moderation, a hashed end-user id,
+an output cap, metadata-only logs."""
 
 import hashlib
 import logging
 import os
 
 from fastapi import FastAPI, HTTPException
-from openai import OpenAI
+from openai import APIError, OpenAI
 from pydantic import BaseModel
 
 logger = logging.getLogger("support.chat")
@@ -36,15 +37,18 @@ def draft_answer(text: str, customer_id: str) -> str:
     verdict = client.moderations.create(model="omni-moderation-latest", input=text)
     if verdict.results[0].flagged:
         raise HTTPException(status_code=400, detail="message rejected by content policy")
-    completion = client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=[
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": text},
-        ],
-        max_completion_tokens=400,
-        safety_identifier=safety_id(customer_id),
-    )
+    try:
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": text},
+            ],
+            max_completion_tokens=400,
+            safety_identifier=safety_id(customer_id),
+        )
+    except APIError as exc:  # the SDK has retried with backoff already; tell the user to come back later
+        raise HTTPException(status_code=503, detail="the assistant is unavailable, try again") from exc
     usage = completion.usage
     logger.info(
         "completion %s model=%s tokens=%s finish=%s",

@@ -1,7 +1,7 @@
 """Helpdesk assistant API: drafts an answer to a customer's question.
 
 Organization and project come from the deployment's environment, the connection is TLS-verified, the
-SDK's retries stay on, every question is moderated, answers are capped, requests carry a hashed end-user
+SDK's retries stay on (and API errors become a 503, not a crash), every question is moderated, answers are capped, requests carry a hashed end-user
 id, and logs hold metadata only.
 """
 
@@ -9,6 +9,7 @@ import hashlib
 import logging
 
 from fastapi import FastAPI, HTTPException
+import openai
 from openai import OpenAI
 from pydantic import BaseModel
 
@@ -44,15 +45,19 @@ def draft_answer(question: Question) -> Answer:
     verdict = client.moderations.create(model="omni-moderation-latest", input=question.text)
     if verdict.results[0].flagged:
         raise HTTPException(status_code=400, detail="question rejected by the content policy")
-    completion = client.chat.completions.create(
-        model=settings.openai_model,
-        messages=[
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": question.text},
-        ],
-        max_completion_tokens=settings.max_answer_tokens,
-        safety_identifier=safety_id(question.customer_id),
-    )
+    try:
+        completion = client.chat.completions.create(
+            model=settings.openai_model,
+            messages=[
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": question.text},
+            ],
+            max_completion_tokens=settings.max_answer_tokens,
+            safety_identifier=safety_id(question.customer_id),
+        )
+    except openai.APIError as exc:
+        logger.warning("completion failed: %s", type(exc).__name__)
+        raise HTTPException(status_code=503, detail="the assistant is unavailable, try again") from exc
     usage = completion.usage
     logger.info(
         "completion %s model=%s tokens=%s finish=%s",

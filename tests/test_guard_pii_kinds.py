@@ -1,0 +1,129 @@
+"""Every entity kind the PII step added (national phone numbers, street addresses, dates of birth, driver
+licences, passports, national ids, and ages/postcodes when the policy asks) goes upstream as a placeholder
+and comes back restored: plain, streamed in small chunks, in tool-call arguments and in Responses items,
+through the real SDK against the local server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openai import OpenAI
+
+from prodguard.guard import Policy, conversation, protect
+from prodguard.guard.testing import FakeOpenAI, ToolCallReply
+
+VALUES = {
+    "PERSON": "Sigrún Pálsdóttir",
+    "DATE_OF_BIRTH": "14 March 1986",
+    "PHONE_NUMBER": "0671 402 18 93",
+    "STREET_ADDRESS": "Kværnervej 12",
+    "US_DRIVER_LICENSE": "K41-772-9051",
+    "PASSPORT": "X7741902",
+    "NATIONAL_ID": "48210933K",
+    "AGE": "39",
+    "ZIP_CODE": "2300",
+}
+PROMPT = (
+    f"Hi, I'm {VALUES['PERSON']}, {VALUES['AGE']} years old, born on {VALUES['DATE_OF_BIRTH']}. "
+    f"Mobile: {VALUES['PHONE_NUMBER']}. I live at {VALUES['STREET_ADDRESS']}, zip code {VALUES['ZIP_CODE']}. "
+    f"Driver's license number {VALUES['US_DRIVER_LICENSE']}, passport no. {VALUES['PASSPORT']}, "
+    f"DNI {VALUES['NATIONAL_ID']}."
+)
+WITH_QUASI = {
+    "moderation": {"enabled": False},
+    "pii": {
+        "entities": [
+            "PERSON", "PHONE_NUMBER", "STREET_ADDRESS", "US_DRIVER_LICENSE", "PASSPORT", "NATIONAL_ID",
+            "DATE_OF_BIRTH", "AGE", "ZIP_CODE",
+        ]
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def client_and_policy() -> Policy:
+    return Policy.from_mapping(WITH_QUASI)
+
+
+def guarded(server: FakeOpenAI, policy: Policy) -> OpenAI:
+    return protect(OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0), policy)
+
+
+def assert_clean_upstream(server: FakeOpenAI) -> None:
+    seen = server.all_text()
+    for kind, value in VALUES.items():
+        assert value not in seen, f"{kind} {value!r} reached upstream"
+
+
+def sent_prompt(server: FakeOpenAI) -> str:
+    content = server.last("/v1/chat/completions").body["messages"][0]["content"]
+    assert isinstance(content, str)
+    return content
+
+
+def test_every_kind_leaves_as_a_placeholder_and_comes_back(
+    server: FakeOpenAI, client_and_policy: Policy
+) -> None:
+    client = guarded(server, client_and_policy)
+    answer = client.chat.completions.create(model="m", messages=[{"role": "user", "content": PROMPT}])
+    sent = sent_prompt(server)
+    for kind in VALUES:
+        assert f"<{kind}_1>" in sent, kind
+    assert_clean_upstream(server)
+    assert answer.choices[0].message.content == PROMPT
+
+
+def test_streamed_placeholders_split_in_three_character_chunks(
+    server: FakeOpenAI, client_and_policy: Policy
+) -> None:
+    client = guarded(server, client_and_policy)
+    with conversation(client):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": PROMPT}])
+        masked = sent_prompt(server)
+        server.queue_reply(text=[masked[i : i + 3] for i in range(0, len(masked), 3)])
+        stream = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": PROMPT}], stream=True
+        )
+        streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert streamed == PROMPT
+    assert_clean_upstream(server)
+
+
+def test_tool_call_arguments_restore_every_kind(server: FakeOpenAI, client_and_policy: Policy) -> None:
+    client = guarded(server, client_and_policy)
+    with conversation(client):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": PROMPT}])
+        arguments = {kind.lower(): f"<{kind}_1>" for kind in VALUES}
+        server.queue_reply(tool_calls=[ToolCallReply("update_customer", json.dumps(arguments))])
+        tools = [{"type": "function", "function": {"name": "update_customer", "parameters": {"type": "object"}}}]
+        answer = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": PROMPT}], tools=tools
+        )
+    restored = json.loads(answer.choices[0].message.tool_calls[0].function.arguments)
+    # A value is restored as the whole detected span, which may be longer than the planted value.
+    for kind, value in VALUES.items():
+        assert value in restored[kind.lower()], kind
+    assert_clean_upstream(server)
+
+
+def test_responses_items_restore_every_kind(server: FakeOpenAI, client_and_policy: Policy) -> None:
+    client = guarded(server, client_and_policy)
+    response = client.responses.create(model="m", input=PROMPT)
+    assert response.output_text == PROMPT
+    events = list(client.responses.create(model="m", input=PROMPT, stream=True))
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == PROMPT
+    completed = next(e for e in events if e.type == "response.completed")
+    assert completed.response.output_text == PROMPT
+    assert_clean_upstream(server)
+
+
+def test_default_policy_keeps_ages_and_postcodes_but_not_the_rest(server: FakeOpenAI) -> None:
+    client = guarded(server, Policy.from_mapping({"moderation": {"enabled": False}}))
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": PROMPT}])
+    sent = sent_prompt(server)
+    assert f"{VALUES['AGE']} years old" in sent and f"zip code {VALUES['ZIP_CODE']}" in sent
+    for kind in ("PERSON", "DATE_OF_BIRTH", "PHONE_NUMBER", "US_DRIVER_LICENSE", "PASSPORT", "NATIONAL_ID"):
+        assert VALUES[kind] not in sent, kind
+    assert "<STREET_ADDRESS_1>" in sent

@@ -1,0 +1,129 @@
+"""The practice prefilter (``practices.shapes``) never changes what the checks report: every practice
+rule's examples and every practice fixture give the same findings through the gate (with and without the
+Hyperscan word pass) as through an open gate that parses every file; files without a rule's shapes are not
+parsed."""
+
+from __future__ import annotations
+
+import ast
+import pickle
+from pathlib import Path
+
+import pytest
+
+from prodguard.rules.catalogue import load_catalogue
+from prodguard.rules.model import Kind
+from prodguard.scanner.blob import Blob
+from prodguard.scanner.finding import Finding
+from prodguard.scanner.practices import CHECKS, TestPaths, analyze, language_of, shapes
+from prodguard.scanner.practices.shapes import (
+    Caseless,
+    FileView,
+    Gate,
+    Needs,
+    Pattern,
+    WordIndex,
+    default_gate,
+    words,
+)
+
+CATALOGUE = load_catalogue(compile_builtin=True)
+AST = {r.id: r for r in CATALOGUE.rules if r.id in CHECKS}
+PRACTICE = {rule_id: r for rule_id, r in AST.items() if r.kind is Kind.PRACTICE}
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_DIRS = (ROOT / "tests" / "practice_fixtures", ROOT / "examples")
+FIXTURES = sorted(
+    p for d in FIXTURE_DIRS for p in d.rglob("*") if p.is_file() and language_of(p.name) is not None
+)
+GATES = {"hyperscan": default_gate(), "plain": Gate(default_gate().needs, use_hyperscan=False)}
+
+
+def _seen(findings: list[Finding]) -> list[tuple[object, ...]]:
+    return sorted((f.rule_id, f.line, f.column, f.end_line, f.excerpt, f.fingerprint) for f in findings)
+
+
+def _examples() -> list[object]:
+    cases = []
+    for rule in AST.values():
+        for kind in ("match", "ignore"):
+            for i, example in enumerate(getattr(rule.examples, kind)):
+                cases.append(pytest.param(rule.id, example, id=f"{rule.id}-{kind}-{i}"))
+    return cases
+
+
+@pytest.mark.parametrize(("rule_id", "example"), _examples())
+@pytest.mark.parametrize("path", ["app/service.py", "tests/test_service.py"])
+def test_every_rule_example_gives_the_same_findings_through_the_gate(
+    rule_id: str, example: str, path: str
+) -> None:
+    blob = Blob(path, example.encode("utf-8"))
+    for rules in ({rule_id: AST[rule_id]}, AST):
+        reference = _seen(analyze(blob, rules, gate=Gate.open()).findings)
+        for name, gate in GATES.items():
+            assert _seen(analyze(blob, rules, gate=gate).findings) == reference, name
+    if example in AST[rule_id].examples.match and path == "app/service.py":
+        assert any(f.rule_id == rule_id for f in analyze(blob, AST, gate=GATES["hyperscan"]).findings)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_fixture_gives_the_same_findings_through_the_gate(path: Path) -> None:
+    blob = Blob(str(path), path.read_bytes())
+    tests = TestPaths(root=str(path.parent))
+    reference = _seen(analyze(blob, AST, tests, gate=Gate.open()).findings)
+    for name, gate in GATES.items():
+        assert _seen(analyze(blob, AST, tests, gate=gate).findings) == reference, name
+
+
+def test_a_file_without_the_shapes_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    real_parse = ast.parse
+
+    def counting_parse(source: str, filename: str = "<unknown>", *args: object, **kwargs: object) -> object:
+        parsed.append(filename)
+        return real_parse(source, filename)
+
+    monkeypatch.setattr("prodguard.scanner.practices.ast.parse", counting_parse)
+    # Imports the SDK (the global prefilter passes) but builds no client and makes no request.
+    plain = Blob("app/models.py", b"import openai as oa\n\n\ndef version():\n    return oa.__version__\n")
+    assert analyze(plain, AST).findings == [] and parsed == []
+    analyze(plain, AST, gate=Gate.open())
+    assert parsed == ["app/models.py"]
+    uncapped = Blob(
+        "app/chat.py", b"from openai import OpenAI\nc = OpenAI()\nc.chat.completions.create(model='m')\n"
+    )
+    assert {f.rule_id for f in analyze(uncapped, AST).findings} >= {"PG306"}
+
+
+def test_needs_combine_as_any_of_alternatives_each_all_of_its_groups() -> None:
+    needs = Needs.all_of(words("a1", "a2"), words("b")) | Needs.all_of(words("c"))
+    assert needs.met_by(FileView(b"a2 b").has)
+    assert needs.met_by(FileView(b"c").has)
+    assert not needs.met_by(FileView(b"a1 a2").has)
+    both = needs & Needs.all_of(words("d"))
+    assert not both.met_by(FileView(b"c").has) and both.met_by(FileView(b"c d").has)
+
+
+def test_shapes_answer_the_same_with_and_without_the_word_pass() -> None:
+    shapes = [
+        *words("OpenAI", "max_retries", "openai"),
+        Caseless(b"http://"),
+        Pattern(rb"from[\s\\]+openai\b", (b"openai",)),
+    ]
+    index = WordIndex([b"OpenAI", b"max_retries", b"openai"])
+    for data in (b"", b"OpenAI()", b"from  openai import x", b"HTTP://host max_retries", b"openaix"):
+        assert [FileView(data, index).has(s) for s in shapes] == [FileView(data).has(s) for s in shapes]
+
+
+def test_the_gate_crosses_to_worker_processes_without_its_database() -> None:
+    gate = default_gate()
+    assert gate.word_index is not None or shapes.hyperscan is None
+    copy = pickle.loads(pickle.dumps(gate))
+    assert copy.needs == gate.needs and "word_index" not in copy.__dict__
+
+
+def test_declared_needs_belong_to_registered_checks_of_that_language() -> None:
+    for rule_id in shapes.PYTHON_NEEDS:
+        assert rule_id in CHECKS and CHECKS[rule_id].python is not None, rule_id
+    for rule_id in shapes.SCRIPT_NEEDS:
+        assert rule_id in CHECKS and CHECKS[rule_id].script is not None, rule_id
+    assert set(PRACTICE) <= set(CHECKS)
