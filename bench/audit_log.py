@@ -26,8 +26,8 @@ from typing import Any
 
 from benchtools import BENCH, machine, table, today, update_section
 
-from prodguard.guard._audit import AuditLog
-from prodguard.guard._audit_keys import format_key, generate_key
+from prodguard.guard._audit.keys import format_key, generate_key
+from prodguard.guard._audit.log import AuditLog
 
 INTERVAL_MS = 100
 POLICIES = ("always", "interval", "never")

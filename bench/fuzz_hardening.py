@@ -29,8 +29,8 @@ from pathlib import Path
 from benchtools import machine, table, today, update_section
 
 from prodguard.errors import ProdguardError
-from prodguard.guard._audit import AuditLog
-from prodguard.guard._audit_keys import format_key, generate_key
+from prodguard.guard._audit.keys import format_key, generate_key
+from prodguard.guard._audit.log import AuditLog
 from prodguard.rules.catalogue import Catalogue, load_catalogue, load_pack
 from prodguard.scanner.baseline import Baseline
 from prodguard.scanner.blob import Blob

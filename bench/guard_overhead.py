@@ -194,11 +194,71 @@ def _streaming(server: FakeOpenAI, rng: random.Random) -> list[list[str]]:
     return rows
 
 
+def _echo_transport() -> Any:
+    """An in-process upstream (``httpx2.MockTransport``): a chat completion echoing the last message,
+    and moderation answers, without sockets or a server thread (far less noise on a busy machine)."""
+    import json
+
+    import httpx2
+
+    def handle(request: Any) -> Any:
+        body = json.loads(request.content or b"{}")
+        if request.url.path.endswith("/moderations"):
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            results = [{"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.0}} for _ in texts]
+            return httpx2.Response(200, json={"id": "modr", "model": "m", "results": results})
+        text = body["messages"][-1]["content"]
+        return httpx2.Response(
+            200,
+            json={
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": 250, "completion_tokens": 250, "total_tokens": 500},
+            },
+        )
+
+    return httpx2.MockTransport(handle)
+
+
+def run_in_process(requests: int) -> str:
+    """The guard's own cost per request: raw and protected SDK against an in-process upstream."""
+    import httpx2
+
+    rng = random.Random(20261124)
+    rows = []
+    transport = _echo_transport()
+
+    def client() -> OpenAI:
+        return OpenAI(base_url="http://upstream.local/v1", api_key="sk-bench", max_retries=0, http_client=httpx2.Client(transport=transport))
+
+    raw = client()
+    for label, mapping in POLICIES.items():
+        guarded = protect(client(), Policy.from_mapping(mapping))
+        for _ in range(20):
+            chat(guarded)(prompt(rng))
+            chat(raw)(prompt(rng))
+        raw_times: list[float] = []
+        guard_times: list[float] = []
+        for _ in range(requests):
+            raw_times += measure(chat(raw), [prompt(rng)])
+            guard_times += measure(chat(guarded), [prompt(rng)])
+        p50 = percentile(guard_times, 0.5) - percentile(raw_times, 0.5)
+        p95 = percentile(guard_times, 0.95) - percentile(raw_times, 0.95)
+        rows.append([label, f"{percentile(raw_times, 0.5):.2f}", f"{percentile(guard_times, 0.5):.2f}", f"**{p50:.2f}**", f"{p95:.2f}"])
+    return table(["guard steps", "raw p50", "guarded p50", "added p50", "added p95"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--no-results", action="store_true", help="print only; do not write RESULTS.md")
+    parser.add_argument(
+        "--in-process", action="store_true", help="only the per-request table, against an in-process upstream (no HTTP server)"
+    )
     args = parser.parse_args()
+    if args.in_process:
+        print(run_in_process(args.requests))
+        return
     body, _ = run(args.requests)
     print(body)
     if not args.no_results:

@@ -31,8 +31,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from benchtools import machine, table, today, update_section  # noqa: E402
 
 from prodguard.guard import Policy  # noqa: E402
-from prodguard.guard._pipeline import Call, ClientInfo, Guard, drive  # noqa: E402
-from prodguard.guard._state import close_backends  # noqa: E402
+from prodguard.guard._budget import Accounting  # noqa: E402
+from prodguard.guard._call import Call, ClientInfo  # noqa: E402
+from prodguard.guard._drivers import run  # noqa: E402
+from prodguard.guard._routes import Route  # noqa: E402
+from prodguard.guard._state.backend import close_backends  # noqa: E402
 from tests.redis_server import running_redis  # noqa: E402
 
 QUIET = {"pii": {"enabled": False}, "moderation": {"enabled": False}, "secrets": {"enabled": False}}
@@ -45,14 +48,15 @@ USAGE = {
     "accounting": {"prices": {"gpt-bench": {"input": 0.4, "output": 1.6}}},
 }
 USAGE_TOKENS = {"prompt_tokens": 60, "completion_tokens": 40, "total_tokens": 100}
-CLIENT = ClientInfo(organization=None, project="proj_bench", key_fingerprint=None, base_url="http://bench")
+CLIENT = ClientInfo(organization=None, project="proj_bench", key_fingerprint=None)
+CHAT = Route("POST /chat/completions", "json", "chat")
 
 
-def _guard(backend: str | None) -> Guard:
+def _guard(backend: str | None) -> Accounting | None:
     mapping: dict[str, Any] = dict(QUIET)
     if backend is not None:
         mapping.update(USAGE, backend=backend)
-    return Guard(Policy.from_mapping(mapping))
+    return Accounting.build(Policy.from_mapping(mapping))
 
 
 def _call(user: int) -> Call:
@@ -61,17 +65,17 @@ def _call(user: int) -> Call:
         "messages": [{"role": "system", "content": "You answer briefly."}, {"role": "user", "content": "What is a budget?"}],
         "max_tokens": 64,
     }
-    call = Call("chat.completions", params, CLIENT)
+    call = Call(CHAT, CLIENT, params)
     call.end_user_hash = f"user{user % 50}"
     return call
 
 
-def cycle(guard: Guard, user: int) -> None:
+def cycle(accounting: Accounting | None, user: int) -> None:
     """One request's budget and rate work: admission, then settlement with the actual usage."""
     call = _call(user)
-    if guard.accounting is not None:
-        drive(guard.accounting.admit(call), _no_io)
-        guard.accounting.finish(call, usage=USAGE_TOKENS)
+    if accounting is not None:
+        run(accounting.admit(call), _no_io)
+        accounting.finish(call, usage=USAGE_TOKENS)
 
 
 def _no_io(request: Any) -> Any:

@@ -36,7 +36,7 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 from benchtools import machine, today, update_section
 from pii_data import DEFAULT_COUNT, DEFAULT_SEED, Sample, generate, prompts
 
-from prodguard.guard._pii import DEFAULT_ENTITIES, PiiAnalyzer, PiiSettings, PiiVault
+from prodguard.guard._pii.analyzer import DEFAULT_ENTITIES, PiiAnalyzer, PiiSettings, PiiVault
 
 Detector = Callable[[str], list[tuple[int, int, str]]]
 TARGET_RECALL, TARGET_PRECISION, TARGET_PATTERN_RECALL = 0.97, 0.95, 0.97

@@ -164,7 +164,7 @@ def stock() -> Iterator[Sender]:
 
 
 def _all_entities() -> list[str]:
-    from prodguard.guard._pii import SUPPORTED_ENTITIES
+    from prodguard.guard._pii.analyzer import SUPPORTED_ENTITIES
 
     return sorted(SUPPORTED_ENTITIES)
 

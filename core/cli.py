@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from prodguard import __version__
-from prodguard.errors import ProdguardError
+from prodguard.errors import OPTIONAL_MODULES, MissingDependency, ProdguardError
 
 EXIT_USAGE = 2
 EXIT_CRASH = 3
@@ -491,7 +491,7 @@ def logs_show(
     directory: str | None, config: str | None, key_file: str | None, since: str | None, fmt: str, system: bool
 ) -> None:
     """Print the decrypted records, oldest first."""
-    from prodguard.guard._audit_cli import logs_show as run
+    run = _lazy("prodguard.guard._commands.logs", "logs_show")
 
     _exit(
         lambda: run(
@@ -510,7 +510,7 @@ def logs_verify(
     directory: str | None, config: str | None, key_file: str | None, fmt: str, expect_head: str | None
 ) -> None:
     """Check every segment and record; exit 1 naming the exact segment and record of any tampering."""
-    from prodguard.guard._audit_cli import logs_verify as run
+    run = _lazy("prodguard.guard._commands.logs", "logs_verify")
 
     _exit(
         lambda: run(directory=directory, config=config, key_file=key_file, fmt=fmt, expect_head=expect_head)
@@ -526,7 +526,7 @@ def logs_verify(
 )
 def logs_keygen(key_id: str | None, key_file: str | None) -> None:
     """Generate a new audit log key."""
-    from prodguard.guard._audit_cli import logs_keygen as run
+    run = _lazy("prodguard.guard._commands.logs", "logs_keygen")
 
     _exit(lambda: run(key_id=key_id, key_file=key_file))
 
@@ -535,7 +535,7 @@ def logs_keygen(key_id: str | None, key_file: str | None) -> None:
 @_log_options
 def logs_rotate(directory: str | None, config: str | None, key_file: str | None) -> None:
     """Re-encrypt older segments under the newest key (atomically, one segment at a time)."""
-    from prodguard.guard._audit_cli import logs_rotate as run
+    run = _lazy("prodguard.guard._commands.logs", "logs_rotate")
 
     _exit(lambda: run(directory=directory, config=config, key_file=key_file))
 
@@ -547,7 +547,7 @@ def logs_purge(
     directory: str | None, config: str | None, key_file: str | None, older_than: str | None
 ) -> None:
     """Remove whole segments older than AGE, recording the purge as a signed checkpoint."""
-    from prodguard.guard._audit_cli import logs_purge as run
+    run = _lazy("prodguard.guard._commands.logs", "logs_purge")
 
     _exit(lambda: run(directory=directory, config=config, key_file=key_file, older_than=older_than))
 
@@ -557,9 +557,21 @@ def logs_purge(
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def usage(config: str | None, fmt: str) -> None:
     """Show current spend and remaining budget per scope (from the guard's state backend)."""
-    from prodguard.guard._usage_cli import usage as run
+    run = _lazy("prodguard.guard._commands.usage", "usage")
 
     _exit(lambda: run(config, fmt, sys.stdout))
+
+
+def _lazy(module: str, name: str) -> Callable[..., int]:
+    """A command function of an optional part, imported when called (inside ``_exit``)."""
+
+    def call(*args: object, **options: object) -> int:
+        import importlib
+
+        function: Callable[..., int] = getattr(importlib.import_module(module), name)
+        return function(*args, **options)
+
+    return call
 
 
 def _exit(command: Callable[[], int]) -> None:
@@ -577,6 +589,9 @@ def _exit(command: Callable[[], int]) -> None:
         sys.stderr.close()
         code = 0
     except Exception as exc:  # the crash handler: a short report instead of a traceback
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in OPTIONAL_MODULES:
+            click.echo(f"prodguard: error: {MissingDependency(exc.name or '')}", err=True)  # a core-only install
+            sys.exit(EXIT_USAGE)
         if os.environ.get("PRODGUARD_DEBUG"):
             raise
         click.echo(

@@ -73,4 +73,8 @@ def load_project_config(path: Path | None, *, root: Path | None = None) -> Proje
         prefix = ()
     if not isinstance(table, dict):
         raise source.error("[tool.prodguard] must be a table", prefix)
-    return ProjectConfig(table=table, source=source, root=path.resolve().parent, prefix=prefix)
+    config = ProjectConfig(table=table, source=source, root=path.resolve().parent, prefix=prefix)
+    from prodguard.schema import validate  # the schema's owners import this module
+
+    validate(config)
+    return config

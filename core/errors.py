@@ -28,6 +28,28 @@ class ConfigError(ProdguardError):
         super().__init__(f"{where}{message}")
 
 
+# Top-level modules of the optional extras, and the extra that installs each.
+OPTIONAL_MODULES = {
+    "openai": "guard",
+    "presidio_analyzer": "guard",
+    "presidio_anonymizer": "guard",
+    "spacy": "guard",
+    "cryptography": "guard",
+    "httpx2": "guard",
+    "redis": "redis",
+}
+
+
+class MissingDependency(ProdguardError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+    def __init__(self, module: str) -> None:
+        extra = OPTIONAL_MODULES.get(module.split(".")[0], "all")
+        self.module = module
+        self.extra = extra
+        super().__init__(f"{module} is not installed; install it with: pip install 'prodguard[{extra}]'")
+
+
 class ScanIncomplete(ProdguardError):
     """A scan could not read what it was asked to scan (staged files whose content is missing), so it
     cannot say the content is clean."""

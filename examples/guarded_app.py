@@ -14,7 +14,7 @@ import string
 
 from openai import OpenAI
 
-from prodguard.guard import Policy, protect
+from prodguard.guard import Policy, end_user, protect
 from prodguard.guard.testing import FakeOpenAI
 
 
@@ -37,12 +37,10 @@ def main() -> None:
             "Please email Maria Gonzalez at maria.gonzalez@example.org or call +44 20 7946 0958 about "
             f"the deploy key {sample_key()} ."
         )
-        answer = client.chat.completions.create(
-            model="gpt-4.1-mini",
-            messages=[{"role": "user", "content": prompt}],
-            max_completion_tokens=200,
-            end_user="customer-42",
-        )
+        with end_user("customer-42"):  # sent as a salted hash (safety_identifier)
+            answer = client.chat.completions.create(
+                model="gpt-4.1-mini", messages=[{"role": "user", "content": prompt}], max_completion_tokens=200
+            )
         print("what the model received:")
         print("  ", upstream.last("/v1/chat/completions").body["messages"][0]["content"])
         print("what the application received:")

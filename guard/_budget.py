@@ -12,10 +12,7 @@ releases it; see ``finish`` for which failures still cost money). Soft limits ar
 spend: the first settlement that crosses one in its period reports it, once across all processes, to
 the callback, the log and the call's audit decisions.
 
-The prompt upper bound counts one token per UTF-8 byte of every text slot (byte-level BPE tokens are
-never shorter than a byte) plus per-message overhead, so for text requests a lease is a true maximum and
-concurrent calls cannot overspend a hard limit. Image, audio and file parts are estimated at
-``accounting.tokens_per_media_part`` each; the settlement corrects with the real usage.
+How much a call may cost at most is estimated from its final body (``_estimate``).
 """
 
 from __future__ import annotations
@@ -24,19 +21,21 @@ import contextlib
 import contextvars
 import datetime as dt
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
+from prodguard.guard._call import Call, Lease, PlannedCounter, PlannedWindow
 from prodguard.guard._errors import BudgetExceeded, GuardError, GuardUnavailable
-from prodguard.guard._policy_limits import BudgetRule
+from prodguard.guard._estimate import estimate, output_cap_of, usage_tokens
+from prodguard.guard._io import Sleep
+from prodguard.guard._policy.limits import BudgetRule
+from prodguard.guard._policy.policy import Policy
 from prodguard.guard._prices import PriceTable, nano, usd
-from prodguard.guard._ratelimit import PlannedWindow, Sleep, WaitPolicy, plan_windows
-from prodguard.guard._state import (
+from prodguard.guard._ratelimit import WaitPolicy, plan_windows
+from prodguard.guard._state.backend import (
     Admission,
     Amounts,
     CounterAsk,
@@ -46,11 +45,6 @@ from prodguard.guard._state import (
     StateUnavailable,
     open_backend,
 )
-from prodguard.guard._text import CHAT, EMBEDDINGS, RESPONSES
-
-if TYPE_CHECKING:
-    from prodguard.guard._pipeline import Call
-    from prodguard.guard._policy import Policy
 
 log = logging.getLogger("prodguard.guard")
 
@@ -59,8 +53,6 @@ TAGS: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
 
 UNKNOWN = "-"
 _METRIC_NAMES = ("requests", "tokens", "cost_usd")
-_MEDIA_TYPES = frozenset({"image_url", "input_image", "input_audio", "input_file", "file", "image", "audio"})
-_CONTENT_KEYS = ("messages", "input", "instructions", "tools", "functions", "tool_choice", "response_format", "text", "prediction")
 _GRACE_S = 86_400.0  # a counter outlives its period by a day, so a late settlement still finds it
 
 
@@ -84,121 +76,6 @@ class SoftLimitReached(NamedTuple):
     metric: str  # "requests", "tokens" or "cost_usd"
     limit: float
     spent: float
-
-
-# -- estimates ------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Tally:
-    bytes: int = 0
-    chars: int = 0
-    media: int = 0
-    items: int = 0
-
-
-def _walk(value: Any, tally: _Tally) -> None:
-    if isinstance(value, str):
-        tally.chars += len(value)
-        tally.bytes += len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
-    elif isinstance(value, dict):
-        if value.get("type") in _MEDIA_TYPES:
-            tally.media += 1
-            return
-        for key, item in value.items():
-            tally.bytes += len(key)
-            tally.chars += len(key)
-            _walk(item, tally)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _walk(item, tally)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        tally.bytes += len(str(value))
-        tally.chars += len(str(value))
-    elif hasattr(value, "model_dump"):
-        _walk(value.model_dump(exclude_none=True), tally)
-
-
-class Estimate(NamedTuple):
-    prompt_max: int  # an upper bound for text (one token per byte)
-    prompt_typical: int  # what the API's own rate limiter would count (about four characters a token)
-    output_cap: int
-
-
-def output_cap_of(endpoint: str, params: Mapping[str, Any]) -> int | None:
-    if endpoint == CHAT:
-        cap = params.get("max_completion_tokens") or params.get("max_tokens")
-        choices = params.get("n") or 1
-        return int(cap) * int(choices) if isinstance(cap, int) else None
-    if endpoint == RESPONSES:
-        cap = params.get("max_output_tokens")
-        return int(cap) if isinstance(cap, int) else None
-    return 0  # embeddings produce no output tokens
-
-
-def estimate(endpoint: str, params: Mapping[str, Any], default_cap: int, media_tokens: int) -> Estimate:
-    tally = _Tally()
-    for key in _CONTENT_KEYS:
-        if key in params:
-            _walk(params[key], tally)
-    items = params.get("messages") if endpoint == CHAT else params.get("input")
-    overhead = 0 if endpoint == EMBEDDINGS else 3 + 4 * (len(items) if isinstance(items, (list, tuple)) else 1)
-    media = tally.media * media_tokens
-    cap = output_cap_of(endpoint, params)
-    return Estimate(
-        prompt_max=tally.bytes + overhead + media,
-        prompt_typical=math.ceil(tally.chars / 4) + overhead + media,
-        output_cap=default_cap if cap is None else cap,
-    )
-
-
-def usage_tokens(usage: Any) -> tuple[int, int, int] | None:
-    """(input, output, cached input) tokens from a Chat Completions, Responses or Embeddings usage."""
-    if usage is None:
-        return None
-
-    def get(obj: Any, key: str) -> Any:
-        return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-    prompt = get(usage, "prompt_tokens")
-    if prompt is None:
-        prompt = get(usage, "input_tokens")
-    if not isinstance(prompt, int):
-        return None
-    output = get(usage, "completion_tokens")
-    if output is None:
-        output = get(usage, "output_tokens")
-    details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
-    cached = get(details, "cached_tokens") if details is not None else 0
-    return prompt, int(output or 0), int(cached or 0)
-
-
-# -- plans ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _PlannedCounter:
-    ask: CounterAsk
-    soft: Limits
-    rule: BudgetRule
-    subject: str
-    period: str
-
-
-@dataclass
-class Ticket:
-    """What one call holds while in flight: its leases and window entries, and whether it was sent."""
-
-    rid: str
-    model: str
-    counters: tuple[_PlannedCounter, ...] = ()
-    windows: tuple[PlannedWindow, ...] = ()
-    sent: bool = False
-    streaming: bool = False  # the SDK returned a stream: the answer has started
-    closed: bool = False
-    cache_key: str | None = None
-    cache_snapshot: bytes | None = None
-    cache_hit: bool = False
 
 
 def _period(period: str, now: float) -> tuple[str, float]:
@@ -254,11 +131,18 @@ class Accounting:
 
     def backend(self) -> StateBackend:
         if self._backend is None:
-            try:
-                self._backend = open_backend(self.policy.backend)
-            except Exception as exc:  # e.g. the redis package is missing
-                raise StateUnavailable(f"state backend cannot be opened ({type(exc).__name__}: {exc})") from None
+            self._backend = open_backend(self.policy.backend)  # StateUnavailable when it cannot be opened
         return self._backend
+
+    def _now(self) -> float:
+        """The backend's clock for budget periods (Redis ``TIME``: a host a day ahead does not open a
+        second daily budget); the local clock when the backend cannot say."""
+        if not self.budgets:
+            return time.time()
+        try:
+            return self.backend().now()
+        except StateUnavailable:
+            return time.time()  # admission will meet the same failure and apply accounting.fail
 
     # -- subjects ------------------------------------------------------------------------------
 
@@ -272,23 +156,23 @@ class Accounting:
         elif scope == "end_user":
             value = call.end_user_hash
         elif scope == "model":
-            model = call.params.get("model")
-            value = model if isinstance(model, str) else None
+            value = call.model or None
         else:  # tag:<name>
             value = (TAGS.get() or {}).get(scope[4:])
         return quote(value, safe="") if value else UNKNOWN
 
     # -- admission -----------------------------------------------------------------------------
 
-    def plan(self, call: Call) -> tuple[Ticket, Admission]:
+    def plan(self, call: Call) -> tuple[Lease, Admission]:
         settings = self.settings
-        params = call.params
-        model = params.get("model") if isinstance(params.get("model"), str) else ""
-        found = estimate(call.endpoint, params, settings.default_max_output_tokens, settings.tokens_per_media_part)
-        if settings.send_default_cap and output_cap_of(call.endpoint, params) is None:
-            cap_key = {CHAT: "max_completion_tokens", RESPONSES: "max_output_tokens"}.get(call.endpoint)
+        kind = call.route.kind
+        model = call.model
+        found = estimate(kind, call.body, settings.default_max_output_tokens, settings.tokens_per_media_part)
+        if settings.send_default_cap and isinstance(call.body, dict) and output_cap_of(kind, call.body) is None:
+            cap_key = {"chat": "max_completion_tokens", "responses": "max_output_tokens"}.get(kind)
             if cap_key is not None:
-                params[cap_key] = settings.default_max_output_tokens
+                call.body = {**call.body, cap_key: settings.default_max_output_tokens}
+                call.changed = True
         tokens = found.prompt_max + found.output_cap
         cost = 0
         budgets = self.budgets
@@ -300,7 +184,7 @@ class Accounting:
                     "[tool.prodguard.guard.accounting.prices]"
                 )
             cost = priced
-        now = time.time()
+        now = self._now()
         groups: dict[str, list[tuple[BudgetRule, str, str]]] = {}
         expires: dict[str, float] = {}
         for rule in budgets:
@@ -323,12 +207,12 @@ class Accounting:
                 _merge([None if r.soft_cost_usd is None else nano(r.soft_cost_usd) for r, _, _ in rules]),
             )
             rule, subject, period_id = rules[0]
-            counters.append(_PlannedCounter(CounterAsk(key, amounts, hard, expires[key]), soft, rule, subject, period_id))
+            counters.append(PlannedCounter(CounterAsk(key, amounts, hard, expires[key]), soft, rule, subject, period_id))
         limits = self.limits
         windows = plan_windows(
             self._prefix, limits, [self.subject(rule.scope, call) for rule in limits], found.prompt_typical + found.output_cap
         )
-        ticket = Ticket(os.urandom(12).hex(), str(model), tuple(counters), windows)
+        ticket = Lease(os.urandom(12).hex(), str(model), tuple(counters), windows)
         admission = Admission(
             ticket.rid, tuple(c.ask for c in counters), tuple(w.ask for w in windows), settings.reservation_ttl_s
         )
@@ -338,17 +222,17 @@ class Accounting:
         """The request step: lease from every budget and enter every window, or refuse / wait."""
         ticket, admission = self.plan(call)
         yield from self._enter(ticket, admission, ticket.windows)
-        call.ticket = ticket
+        call.lease = ticket
 
     def readmit(self, call: Call, attempt: int) -> Generator[Sleep, Any, None]:
         """Before a retry: the retry is one more request to the API, so it takes its own window room."""
-        ticket = call.ticket
-        if not isinstance(ticket, Ticket) or not ticket.windows:
+        ticket = call.lease
+        if ticket is None or not ticket.windows:
             return
         admission = Admission(f"{ticket.rid}#{attempt}", (), tuple(w.ask for w in ticket.windows))
         yield from self._enter(ticket, admission, ticket.windows)
 
-    def _enter(self, ticket: Ticket, admission: Admission, windows: tuple[PlannedWindow, ...]) -> Generator[Sleep, Any, None]:
+    def _enter(self, ticket: Lease, admission: Admission, windows: tuple[PlannedWindow, ...]) -> Generator[Sleep, Any, None]:
         waiting: WaitPolicy | None = None
         while True:
             try:
@@ -365,7 +249,7 @@ class Accounting:
             waiting = waiting or WaitPolicy(now)
             yield Sleep(waiting.next_sleep(windows, result.waits, now))
 
-    def _exceeded(self, ticket: Ticket, admission: Admission, exceeded: tuple[int, int, int]) -> BudgetExceeded:
+    def _exceeded(self, ticket: Lease, admission: Admission, exceeded: tuple[int, int, int]) -> BudgetExceeded:
         index, metric, used = exceeded
         planned = ticket.counters[index]
         limit = planned.ask.hard[metric] or 0
@@ -412,8 +296,11 @@ class Accounting:
         """Close the call's ticket, once. With usage: settle it. Without: a call that was refused before
         sending, or answered with an API error status, or could not connect, costs nothing (release);
         a call that timed out or broke mid-stream may have been billed, so its full lease is charged."""
-        ticket = call.ticket
-        if not isinstance(ticket, Ticket) or ticket.closed or not (ticket.counters or ticket.windows):
+        ticket = call.lease
+        if ticket is None or ticket.closed or not (ticket.counters or ticket.windows):
+            return
+        if call.cache is not None and call.cache.hit is not None:
+            self._release(call, refund_windows=True)  # answered from the cache: nothing was sent
             return
         tokens = usage_tokens(usage)
         if tokens is not None:
@@ -429,7 +316,7 @@ class Accounting:
         else:
             self._release(call, refund_windows=not ticket.sent)
 
-    def _settle(self, call: Call, ticket: Ticket, tokens: tuple[int, int, int] | None) -> None:
+    def _settle(self, call: Call, ticket: Lease, tokens: tuple[int, int, int] | None) -> None:
         ticket.closed = True
         if not ticket.counters:
             return
@@ -449,8 +336,8 @@ class Accounting:
             self._soft_limit(call, ticket.counters[crossing.item], crossing.metric, crossing.spent)
 
     def _release(self, call: Call, *, refund_windows: bool) -> None:
-        ticket = call.ticket
-        if not isinstance(ticket, Ticket) or ticket.closed:
+        ticket = call.lease
+        if ticket is None or ticket.closed:
             return
         ticket.closed = True
         counters = [(c.ask.key, c.ask.amounts) for c in ticket.counters]
@@ -462,7 +349,7 @@ class Accounting:
         except StateUnavailable as exc:
             log.warning("prodguard: could not release a reservation (it expires by itself): %s", exc)
 
-    def _soft_limit(self, call: Call, planned: _PlannedCounter, metric: int, spent: int) -> None:
+    def _soft_limit(self, call: Call, planned: PlannedCounter, metric: int, spent: int) -> None:
         limit = planned.soft[metric] or 0
         convert = usd if metric == 2 else float
         event = SoftLimitReached(
@@ -481,10 +368,10 @@ class Accounting:
 
 
 def _maybe_billed(error: BaseException, stream: bool) -> bool:
+    if stream:
+        return True  # the stream had started (even if the guard stopped it): upstream was generating
     if isinstance(error, GuardError):
         return False
-    if stream:
-        return True  # the stream had started: the answer was being generated
     name = type(error).__name__
     return name in ("APITimeoutError", "ReadTimeout", "TimeoutException", "TimeoutError")
 

@@ -1,5 +1,25 @@
 """The guard's exceptions, rooted at ``prodguard.ProdguardError``. Messages never contain the secret,
-the personal data or the flagged text they are about."""
+the personal data or the flagged text they are about. The whole tree (all exported from
+``prodguard.guard``)::
+
+    ProdguardError
+    ├── ConfigError, UsageError            (prodguard.errors)
+    ├── GuardError                         a guarded request refused or not checkable
+    │   ├── InputRejected                  secret with action = "refuse", input too long
+    │   ├── EnvironmentMismatch            another environment's organization, project or key
+    │   ├── GuardUnavailable               moderation / PII / state down and failing closed
+    │   ├── ModerationFlagged              categories and scores, never the text
+    │   ├── BudgetExceeded                 a hard budget would be crossed
+    │   └── RateLimited                    a client-side rate window is full
+    ├── AuditLogError                      (_audit.errors) the audit log cannot be read or written
+    │   ├── AuditKeyError, TamperDetected
+    ├── StateUnavailable                   (_state.backend) the state backend cannot be reached
+    └── PiiError                           (_pii.types)
+        ├── PiiUnavailable, PiiVaultError
+
+Backend errors (sqlite3, redis) are translated into ``StateUnavailable`` once, where a backend is
+opened or called; SDK errors (``openai.APIError``) pass through unchanged.
+"""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from prodguard.guard._policy_limits import ModelPrice
+from prodguard.guard._policy.limits import ModelPrice
 
 NANO_PER_USD = 1_000_000_000
 # USD per 1M tokens x 1000 = nano-USD per token.

@@ -17,26 +17,11 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from prodguard.guard._call import PlannedWindow
 from prodguard.guard._errors import RateLimited
-from prodguard.guard._policy_limits import RateLimitRule
-from prodguard.guard._state import WindowAsk
-
-
-@dataclass(frozen=True)
-class Sleep:
-    """I/O request of a step: wait ``seconds`` (``time.sleep`` or ``asyncio.sleep`` in the driver)."""
-
-    seconds: float
-
-
-@dataclass(frozen=True)
-class PlannedWindow:
-    ask: WindowAsk
-    rule: RateLimitRule
-    metric: str  # "rpm" or "tpm"
-    subject: str
+from prodguard.guard._policy.limits import RateLimitRule
+from prodguard.guard._state.backend import WindowAsk
 
 
 def window_key(prefix: str, rule: RateLimitRule, subject: str, metric: str) -> str:

@@ -111,6 +111,12 @@ class Engine:
         """Whether any keyword occurs in ``data`` (cheap; used before parsing notebooks)."""
         return self._prefilter is not None and bool(self._prefilter.hits(data))
 
+    def keyword_starts(self, data: bytes) -> list[int]:
+        """Byte offsets where a rule keyword starts in ``data`` (the guard holds streamed text from there)."""
+        if self._prefilter is None or not data:
+            return []
+        return sorted(end - len(self._keywords[kid]) for kid, end in self._prefilter.hits(data))
+
     def scan(self, blob: Blob) -> list[Finding]:
         """Findings in ``blob``, sorted by position, each with a redacted excerpt."""
         return self.scan_with_masks(blob).findings

@@ -15,11 +15,12 @@ from prodguard.scanner.practices.testpaths import DEFAULT_TEST_PATHS, TestPaths
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 
-# Sections other parts of prodguard own; the scanner accepts them and leaves their checks to their loaders.
-_OTHER_SECTIONS = {"environments", "guard", "audit", "budgets", "limits"}
+# Sections other parts of prodguard own (see prodguard.schema); the scanner leaves them to their owners.
+_OTHER_SECTIONS = {"environments", "guard"}
 _SCAN_KEYS = {
     "exclude", "min_severity", "rules", "packs", "max_file_size", "gitignore", "baseline", "test_paths"
 }  # fmt: skip
+SCANNER_KEYS = frozenset(_SCAN_KEYS)
 _RULE_KEYS = {"enable", "disable"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 

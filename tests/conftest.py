@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from prodguard.cli import cli
-from prodguard.guard._state import close_backends
+from prodguard.guard._state.backend import close_backends
 from prodguard.guard.testing import FakeOpenAI
 from prodguard.rules.catalogue import Catalogue, load_catalogue
 from prodguard.scanner.engine import Engine

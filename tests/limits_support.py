@@ -8,6 +8,7 @@ admissions race for real.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import traceback
@@ -17,6 +18,7 @@ from typing import Any
 from openai import OpenAI
 
 from prodguard.guard import BudgetExceeded, Policy, RateLimited, protect
+from prodguard.guard import end_user as guard_end_user
 
 # Only the usage steps: each test isolates budgets, limits, backoff or the cache.
 QUIET: dict[str, Any] = {
@@ -41,9 +43,11 @@ def guarded(base_url: str, mapping: Mapping[str, Any] | Policy, **options: Any) 
     return protect(raw_client(base_url, **options), chosen)
 
 
-def chat(client: Any, text: str = "hello there", **kwargs: Any) -> Any:
+def chat(client: Any, text: str = "hello there", *, end_user: str | None = None, **kwargs: Any) -> Any:
+    """One chat call; ``end_user`` runs it inside ``prodguard.guard.end_user``."""
     kwargs.setdefault("max_tokens", 16)
-    return client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": text}], **kwargs)
+    with guard_end_user(end_user) if end_user is not None else contextlib.nullcontext():
+        return client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": text}], **kwargs)
 
 
 def _context() -> Any:
@@ -89,3 +93,55 @@ def budget_worker(base_url: str, mapping: dict[str, Any], calls: int, start: Any
     except BaseException:
         results.put({"error": traceback.format_exc()})
 
+
+
+def _routes(client: Any, text: str) -> list[Callable[[], Any]]:
+    """One request on each content route; streams are read to the end, one is closed after its first
+    chunk (a cancelled stream)."""
+    messages = [{"role": "user", "content": text}]
+
+    def streamed() -> None:
+        for _ in client.chat.completions.create(model="gpt-test", messages=messages, max_tokens=16, stream=True):
+            pass
+
+    def cancelled() -> None:
+        stream = client.chat.completions.create(model="gpt-test", messages=messages, max_tokens=16, stream=True)
+        next(iter(stream))
+        stream.close()
+
+    def helper_stream() -> None:
+        with client.chat.completions.stream(model="gpt-test", messages=messages, max_tokens=16) as stream:
+            stream.until_done()
+
+    def responses_stream() -> None:
+        with client.responses.stream(model="gpt-test", input=text, max_output_tokens=16) as stream:
+            stream.until_done()
+
+    return [
+        lambda: chat(client, text),
+        streamed,
+        cancelled,
+        helper_stream,
+        lambda: client.responses.create(model="gpt-test", input=text, max_output_tokens=16),
+        responses_stream,
+        lambda: client.chat.completions.with_raw_response.create(model="gpt-test", messages=messages, max_tokens=16).parse(),
+        lambda: client.embeddings.create(model="text-embedding-3-small", input=text),
+    ]
+
+
+def route_worker(base_url: str, mapping: dict[str, Any], calls: int, start: Any, results: Any) -> None:
+    """Make ``calls`` guarded requests rotating over every content route; report (sent, refused)."""
+    try:
+        client = guarded(base_url, mapping)
+        start.wait(30)
+        sent = refused = 0
+        for i in range(calls):
+            routes = _routes(client, f"worker {os.getpid()} call {i}")
+            try:
+                routes[(os.getpid() + i) % len(routes)]()
+                sent += 1
+            except BudgetExceeded:
+                refused += 1
+        results.put((sent, refused))
+    except BaseException:
+        results.put({"error": traceback.format_exc()})

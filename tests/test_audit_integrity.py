@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from prodguard.guard._audit import AuditLog
-from prodguard.guard._audit_errors import AuditLogError
-from prodguard.guard._audit_format import read_frame_head
-from prodguard.guard._audit_head import HEAD_NAME
-from prodguard.guard._audit_keys import ENV_KEY_FILE, ENV_KEYS, format_key, generate_key
+from prodguard.guard._audit.errors import AuditLogError
+from prodguard.guard._audit.format import read_frame_head
+from prodguard.guard._audit.head import HEAD_NAME
+from prodguard.guard._audit.keys import ENV_KEY_FILE, ENV_KEYS, format_key, generate_key
+from prodguard.guard._audit.log import AuditLog
 from tests.test_audit_log import frames, rewrite, segments
 
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from prodguard.guard._audit import AuditLog, TornTailWarning
-from prodguard.guard._audit_errors import AuditKeyError, AuditLogError, TamperDetected
-from prodguard.guard._audit_format import HEADER_SIZE, KeyCipher, SegmentHeader, read_frame_head, seal_frame
-from prodguard.guard._audit_keys import ENV_KEY_FILE, ENV_KEYS, Keyring, format_key, generate_key
-from prodguard.guard._audit_walk import Problem
+from prodguard.guard._audit.errors import AuditKeyError, AuditLogError, TamperDetected
+from prodguard.guard._audit.format import HEADER_SIZE, KeyCipher, SegmentHeader, read_frame_head, seal_frame
+from prodguard.guard._audit.keys import ENV_KEY_FILE, ENV_KEYS, Keyring, format_key, generate_key
+from prodguard.guard._audit.log import AuditLog, TornTailWarning
+from prodguard.guard._audit.walk import Problem
 from tests.fakekeys import project_key
 
 DAY = 24 * 3600 * 10**9
@@ -282,7 +282,7 @@ def test_rotate_refuses_a_tampered_segment(tmp_path: Path, keys: str) -> None:
 
 
 def header_key(path: Path) -> str:
-    from prodguard.guard._audit_format import parse_header
+    from prodguard.guard._audit.format import parse_header
 
     return parse_header(path.read_bytes()).key_id
 
@@ -461,7 +461,7 @@ def test_forged_segment_with_another_key(tmp_path: Path, keys: str) -> None:
 
 
 def _header_fields(data: bytes) -> tuple[object, ...]:
-    from prodguard.guard._audit_format import parse_header
+    from prodguard.guard._audit.format import parse_header
 
     h = parse_header(data)
     return (h.log_id, h.segment_id, h.first_seq, h.created_ns, h.prev_link, h.key_id, h.key_check)
@@ -508,7 +508,7 @@ def test_segment_from_another_log(tmp_path: Path, keys: str) -> None:
 CHILD = textwrap.dedent(
     """
     import signal, sys
-    from prodguard.guard._audit import AuditLog
+    from prodguard.guard._audit.log import AuditLog
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it; a crossed file size limit kills
     log = AuditLog(sys.argv[1], fsync="always", segment_max_bytes=int(sys.argv[3]))
     blob = "z" * int(sys.argv[2])
@@ -663,7 +663,7 @@ def test_threads_append_concurrently(tmp_path: Path, keys: str) -> None:
 WORKER = textwrap.dedent(
     """
     import sys, threading
-    from prodguard.guard._audit import AuditLog
+    from prodguard.guard._audit.log import AuditLog
     directory, proc, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     log = AuditLog(directory, segment_max_bytes=16_000, fsync=sys.argv[4])
     sys.stdin.readline()  # start together: wait until every process is up

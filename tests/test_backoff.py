@@ -15,7 +15,7 @@ import pytest
 
 from prodguard.guard import BudgetExceeded, RateLimited, install, protect, uninstall
 from prodguard.guard._backoff import RetryPlan, classify, parse_retry_after
-from prodguard.guard._policy_limits import BackoffSettings
+from prodguard.guard._policy.limits import BackoffSettings
 from prodguard.guard.testing import FakeOpenAI
 from tests.limits_support import chat, guarded, policy, raw_client
 

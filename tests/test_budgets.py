@@ -13,12 +13,14 @@ from pathlib import Path
 
 import openai
 import pytest
+from redis import Redis as RedisClient
 
 from prodguard.errors import ConfigError
 from prodguard.guard import BudgetExceeded, GuardUnavailable, Policy, SoftLimitReached, protect, tags
 from prodguard.guard._budget import parse_counter_key
-from prodguard.guard._state import Admission, CounterAsk, open_backend
-from prodguard.guard._state_sqlite import SQLiteBackend
+from prodguard.guard._client import guard_of
+from prodguard.guard._state.backend import Admission, CounterAsk, open_backend
+from prodguard.guard._state.sqlite import SQLiteBackend
 from prodguard.guard.testing import FakeOpenAI
 from tests.limits_support import (
     QUIET,
@@ -28,6 +30,7 @@ from tests.limits_support import (
     guarded,
     policy,
     raw_client,
+    route_worker,
     run_workers,
 )
 from tests.redis_server import RedisServer
@@ -215,6 +218,33 @@ def test_eight_processes_never_overspend_a_hard_budget(kind: str, server: FakeOp
     assert spent[0] == allowed and reserved == (0, 0, 0)
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_every_route_shares_the_budget_under_concurrency(kind: str, server: FakeOpenAI, tmp_path: Path, redis: RedisServer) -> None:
+    """Plain, streamed, cancelled, helper-streamed, raw and embedding calls from 8 processes (each its own
+    backend connection): exactly K are admitted, and no lease is left behind."""
+    url = _backend_url(kind, tmp_path, redis)
+    allowed = 21
+    mapping = {"backend": url, "budgets": [{"scope": "global", "period": "day", "max_requests": allowed}]}
+    results = run_workers(route_worker, [(server.base_url, mapping, 8)] * 8, timeout=120)
+    assert sum(r[0] for r in results) == allowed and sum(r[1] for r in results) == 8 * 8 - allowed
+    assert len([r for r in server.requests if r.route != "/moderations"]) == allowed
+    spent, reserved = only_counter(url)
+    assert spent[0] == allowed and reserved == (0, 0, 0)
+
+
+def test_failed_and_cancelled_streams_close_their_lease(server: FakeOpenAI, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    client = guarded(server.base_url, {"backend": url, "budgets": [{"scope": "global", "period": "day", "max_requests": 10}]})
+    server.drop_connection(after_events=2)
+    with pytest.raises(openai.APIConnectionError):
+        list(chat(client, "one two three four", stream=True))
+    stream = chat(client, "one two three four", stream=True)
+    next(iter(stream))
+    stream.close()
+    spent, reserved = only_counter(url)
+    assert reserved == (0, 0, 0) and spent[0] == 2  # both had started upstream: charged, never left leased
+
+
 def test_token_budget_is_never_overspent_under_concurrency(server: FakeOpenAI, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
     limit = 600
@@ -259,7 +289,8 @@ def test_no_budgets_means_no_backend_and_no_state_file(server: FakeOpenAI, tmp_p
     monkeypatch.chdir(tmp_path)
     client = guarded(server.base_url, QUIET)
     chat(client)
-    assert client.guard.accounting is None and client.guard.cache is None  # type: ignore[attr-defined]
+    steps = [step.name for step in guard_of(client).steps]  # type: ignore[union-attr]
+    assert "budget" not in steps and "cache" not in steps
     assert not (tmp_path / ".prodguard").exists()
 
 
@@ -298,3 +329,18 @@ def test_usage_cli_shows_spend_and_remaining(server: FakeOpenAI, tmp_path: Path,
     result = run_cli("usage", "--format", "json", cwd=tmp_path)
     assert '"remaining": 7' in result.output
 
+
+
+def test_budget_periods_follow_the_redis_clock(server: FakeOpenAI, redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host whose clock runs a day ahead still spends the same daily budget (Redis ``TIME`` decides)."""
+    redis.flush()
+    mapping = {"backend": redis.url, "budgets": [{"scope": "global", "period": "day", "max_requests": 2}]}
+    chat(guarded(server.base_url, mapping))
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 86_400)  # this host is a day ahead
+    ahead = guarded(server.base_url, mapping)
+    chat(ahead)
+    with pytest.raises(BudgetExceeded):
+        chat(ahead)
+    keys = [key for key in (k.decode() for k in RedisClient.from_url(redis.url).keys("*")) if ":b:" in key]
+    assert len({key.rsplit(":", 1)[1] for key in keys if not key.endswith(":leases")}) == 1  # one period id

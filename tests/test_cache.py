@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from prodguard.guard import ModerationFlagged, caching
-from prodguard.guard._state import close_backends
+from prodguard.guard._state.backend import close_backends, open_backend
 from prodguard.guard.testing import FakeOpenAI
 from tests.fakes import openai_project_key
 from tests.limits_support import QUIET, chat, guarded, run_workers
@@ -36,7 +36,7 @@ def test_deterministic_request_is_answered_from_the_cache(server: FakeOpenAI, tm
     second = chat(client, "what is two plus two", temperature=0)
     assert server.count("/chat/completions") == 1
     assert second.choices[0].message.content == first.choices[0].message.content and second.id == first.id
-    spent = client.guard.accounting.backend().counters("{prodguard}")[0].spent  # type: ignore[attr-defined]
+    spent = open_backend(sqlite(tmp_path)).counters("{prodguard}")[0].spent
     assert spent[0] == 1  # the hit cost nothing
 
 

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prodguard.errors import ProdguardError
-from prodguard.guard._audit import AuditLog
-from prodguard.guard._audit_keys import format_key, generate_key
+from prodguard.guard._audit.keys import format_key, generate_key
+from prodguard.guard._audit.log import AuditLog
 from prodguard.rules.catalogue import load_catalogue, load_pack
 from prodguard.scanner.baseline import Baseline
 from prodguard.scanner.blob import Blob

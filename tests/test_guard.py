@@ -140,7 +140,8 @@ def test_per_category_thresholds(server: FakeOpenAI) -> None:
 def test_end_user_id_is_a_salted_hash(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRODGUARD_END_USER_SALT", "pepper")
     client = guarded(server)
-    chat(client, "hi", end_user="alice@example.com")
+    with end_user("alice@example.com"):
+        chat(client, "hi")
     with end_user("bob"):
         chat(client, "hi again")
     sent = [b.get("safety_identifier") for b in server.bodies("/v1/chat/completions")]

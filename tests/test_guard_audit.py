@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openai import OpenAI
 
-from prodguard.guard import AuditLog, ModerationFlagged, Policy, protect
-from prodguard.guard._audit_errors import AuditKeyError
+from prodguard.guard import AuditLog, ModerationFlagged, Policy, end_user, protect
+from prodguard.guard._audit.errors import AuditKeyError
 from prodguard.guard.testing import FakeOpenAI
 from tests.fakes import openai_project_key
 
@@ -35,12 +35,10 @@ def guarded(server: FakeOpenAI, directory: Path, content: str = "redacted") -> O
 
 def test_one_record_per_call_with_redacted_content_only(server: FakeOpenAI, tmp_path: Path, keys: str) -> None:
     client = guarded(server, tmp_path / "audit")
-    client.chat.completions.create(
-        model="gpt-test",
-        messages=[{"role": "user", "content": f"mail {EMAIL} the key {SECRET}"}],
-        max_tokens=20,
-        end_user="user-7",
-    )
+    with end_user("user-7"):
+        client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": f"mail {EMAIL} the key {SECRET}"}], max_tokens=20
+        )
     stream = client.chat.completions.create(
         model="gpt-test", messages=[{"role": "user", "content": "stream this. please"}], stream=True
     )
@@ -53,7 +51,7 @@ def test_one_record_per_call_with_redacted_content_only(server: FakeOpenAI, tmp_
         records = list(log.records())
     assert [r["stream"] for r in records] == [False, True, False]
     first = records[0]
-    assert first["endpoint"] == "chat.completions" and first["model"] == "gpt-test"
+    assert first["endpoint"] == "POST /chat/completions" and first["model"] == "gpt-test"
     assert first["usage"]["total_tokens"] > 0 and first["end_user"] and first["error"] is None
     assert any(d.startswith("secrets-redacted:PG102") for d in first["decisions"])
     sent = first["request"]["messages"][0]["content"]

@@ -125,8 +125,8 @@ def test_unavailable_analyzer_fail_open_sends_with_warning(server: FakeOpenAI, c
     assert any("pii is unavailable" in r.message for r in caplog.records)
 
 
-def test_invalid_pii_option_is_a_config_error(server: FakeOpenAI) -> None:
-    policy = Policy.from_mapping({"pii": {"no_such_option": 1}})
-    client = protect(OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0), policy)
+@pytest.mark.parametrize("pii", [{"no_such_option": 1}, {"entities": ["PERSON", "SHOE_SIZE"]}])
+def test_invalid_pii_settings_are_an_error_of_the_policy(server: FakeOpenAI, pii: dict) -> None:
     with pytest.raises(ConfigError):
-        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        protect(OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0), Policy.from_mapping({"pii": pii}))
+    assert server.count() == 0

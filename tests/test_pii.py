@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from prodguard.errors import ConfigError
-from prodguard.guard._pii import (
+from prodguard.guard._pii.analyzer import (
     PiiAnalyzer,
     PiiSettings,
     PiiUnavailable,

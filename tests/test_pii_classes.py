@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from prodguard.guard._pii import DEFAULT_ENTITIES, SUPPORTED_ENTITIES, PiiAnalyzer, PiiSettings, PiiVault
-from prodguard.guard._pii_context import RULES
-from prodguard.guard._pii_recognizers import known_issuer, luhn_ok
-from prodguard.guard._pii_types import DIRECT_IDENTIFIERS
+from prodguard.guard._pii.analyzer import (
+    DEFAULT_ENTITIES,
+    SUPPORTED_ENTITIES,
+    PiiAnalyzer,
+    PiiSettings,
+    PiiVault,
+)
+from prodguard.guard._pii.context import RULES
+from prodguard.guard._pii.recognizers import known_issuer, luhn_ok
+from prodguard.guard._pii.types import DIRECT_IDENTIFIERS
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import random
 
 from fakekeys import project_key
 
-from prodguard.guard._secrets import Scrubber
+from prodguard.guard._steps.secrets import Scrubber
 from prodguard.rules.catalogue import Catalogue
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.engine import WINDOW, Engine

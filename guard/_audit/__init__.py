@@ -1,0 +1,1 @@
+"""The encrypted, tamper-evident audit log: format, keys, writer, reader (walk), records."""

