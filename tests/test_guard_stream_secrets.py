@@ -5,6 +5,8 @@ assignments) included."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from prodguard.guard._guard import scrubber_for
@@ -25,13 +27,23 @@ EXAMPLES = [
 def streamed(pieces: list[str]) -> str:
     scrubber = StreamScrubber(SCRUBBER)
     out = [scrubber.feed(piece) for piece in pieces]
-    return "".join(out) + scrubber.feed("", True)
+    return _unlabelled("".join(out) + scrubber.feed("", True))
+
+
+_LABEL = re.compile(r"\[REDACTED:[a-z0-9-]+\]")
+
+
+def _unlabelled(text: str) -> str:
+    """Placeholders without their rule name: a rule whose context comes *after* the secret (PG120's
+    endpoint a few lines below the key) cannot name it in a stream that has released the key already; a
+    broader rule replaces it instead. What must hold is that the same characters are hidden."""
+    return _LABEL.sub("[REDACTED]", text)
 
 
 @pytest.mark.parametrize(("rule_id", "example"), EXAMPLES, ids=[f"{r}-{i}" for i, (r, _) in enumerate(EXAMPLES)])
 def test_every_split_of_every_example_is_scrubbed_like_the_whole(rule_id: str, example: str) -> None:
     text = f"Here it is:\n{example}\nthat is all."
-    whole = SCRUBBER.scrub(text)[0]
+    whole = _unlabelled(SCRUBBER.scrub(text)[0])
     assert whole != text, f"{rule_id}: the example is not found in one piece"
     for cut in range(1, len(text)):
         assert streamed([text[:cut], text[cut:]]) == whole, (rule_id, cut)
@@ -41,5 +53,5 @@ def test_every_split_of_every_example_is_scrubbed_like_the_whole(rule_id: str, e
 def test_a_key_after_a_long_word_is_not_released_in_part() -> None:
     key = next(example for rule_id, example in EXAMPLES if rule_id == "PG102")
     text = "x" * 5000 + " " + key.split("=")[-1].strip().strip('"') + " done"
-    whole = SCRUBBER.scrub(text)[0]
+    whole = _unlabelled(SCRUBBER.scrub(text)[0])
     assert streamed([text[i : i + 7] for i in range(0, len(text), 7)]) == whole

@@ -94,7 +94,10 @@ class StreamScrubber:
     scrubber: Scrubber
     found: list[str] = field(default_factory=list)
     _held: str = ""
-    _context: str = ""  # the end of what was released (scrubbed), for rules that look for context words
+    # The end of what was released, as it arrived (not scrubbed): a rule whose match starts in released text
+    # (PG185: the secret lines after a key id that was itself replaced) must see the original; only spans in
+    # the new text are replaced. Kept in memory only, as the held text is.
+    _context: str = ""
 
     def feed(self, text: str, last: bool = False) -> str:
         buffer = self._held + text
@@ -133,7 +136,7 @@ class StreamScrubber:
             return ""
         cleaned, rules = self.scrubber.scrub(text, self._context)
         self.found.extend(rules)
-        self._context = (self._context + cleaned)[-CONTEXT:]
+        self._context = (self._context + text)[-CONTEXT:]
         return cleaned
 
 
