@@ -10,7 +10,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,7 @@ from fakekeys import ALNUM, body, org_id, project_key
 
 from prodguard import __version__
 from prodguard.rules.catalogue import load_catalogue
-
-
-def _prodguard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("PRODGUARD_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "prodguard", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.cli_process import run_prodguard as _prodguard
 
 
 def _findings(run_cli: Any, cwd: Path, *args: str) -> tuple[int, dict[str, Any]]:

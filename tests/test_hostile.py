@@ -12,13 +12,13 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakekeys import project_key
 
+from tests.cli_process import run_prodguard
 from tests.gitrepo import GitRepo, git_environ
 
 PACK_HEAD = (
@@ -29,17 +29,8 @@ PACK_HEAD = (
 
 
 def _prodguard(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**git_environ(), "NO_COLOR": "1"}
-    env.pop("PRODGUARD_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "prodguard", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        errors="replace",
-    )
+    # Pinned git identities; hostile names and contents may not decode, and must not fail the decode.
+    return run_prodguard(*args, cwd=cwd, base_env=git_environ(), timeout=timeout, errors="replace")
 
 
 def _hostile_repo(root: Path, key: str) -> GitRepo:

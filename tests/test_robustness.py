@@ -32,22 +32,10 @@ from prodguard.scanner.engine import Engine
 from prodguard.scanner.finding import EXCERPT_WIDTH, hash_secret
 from prodguard.scanner.lines import unify_line_ends
 from prodguard.scanner.prefilter import HyperscanPrefilter, RegexPrefilter, hyperscan
+from tests.cli_process import run_prodguard as _prodguard
 
 CATALOGUE = load_catalogue(compile_builtin=True)
 KEYWORDS = sorted({k for rule in CATALOGUE.pattern_rules for k in rule.keywords})
-
-
-def _prodguard(*args: str, cwd: Path, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("PRODGUARD_DEBUG", None)
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "prodguard", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _json_scan(run_cli: Any, cwd: Path, *args: str) -> dict[str, Any]:
