@@ -21,7 +21,16 @@ from prodguard.rules.validators import passes
 from prodguard.scanner.assignments import assignment_name
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import Allowance, is_allowed_inline
-from prodguard.scanner.finding import Finding, LineSpans, RedactedLine, fingerprint, hash_secret, redact
+from prodguard.scanner.finding import (
+    NO_NOTES,
+    Finding,
+    LineSpans,
+    Notes,
+    RedactedLine,
+    fingerprint,
+    hash_secret,
+    redact,
+)
 from prodguard.scanner.lines import unify_line_ends
 from prodguard.scanner.prefilter import Prefilter, build_prefilter
 
@@ -514,7 +523,7 @@ def _to_findings(
                 origin=blob.origin,
                 cell=blob.cell,
                 suppressed=allowance.label() if allowance else None,
-                extra={"assigned_to": assigned_to} if assigned_to else {},
+                notes=Notes(assigned_to=assigned_to) if assigned_to else NO_NOTES,
             )
         )
     return findings, {numbers[start]: spans for start, spans in spans_by_line.items()}

@@ -82,11 +82,9 @@ def analyze(
         rule = catalogue.get(rule_id)
         if rule is None:
             return  # disabled by configuration
-        extra = dict(source.finding.extra)
-        extra["detail"] = message
+        notes = replace(source.finding.notes, detail=message)
         if source.context is not None:
-            extra["environment"] = source.context.name
-            extra["environment_inferred"] = "true" if source.context.inferred else "false"
+            notes = replace(notes, environment=source.context.name, environment_inferred=source.context.inferred)
         derived.append(
             replace(
                 source.finding,
@@ -95,7 +93,7 @@ def analyze(
                 severity=rule.severity,
                 kind=rule.kind,
                 fingerprint=fingerprint(rule.id, source.finding.secret_hash, source.finding.path),
-                extra=extra,
+                notes=notes,
             )
         )
 
@@ -113,7 +111,7 @@ def analyze(
             continue
         # Whose value it is: its declared owner, else what the name it is assigned to says (inferred).
         value_tier = _tier_of_value(p)
-        whose = p.owner or f"by its name {p.finding.extra.get('assigned_to')}, inferred"
+        whose = p.owner or f"by its name {p.finding.notes.assigned_to}, inferred"
         if value_tier is Tier.PRODUCTION and ctx.tier is Tier.NON_PRODUCTION:
             emit(PROD_ID_IN_NON_PROD, p, f"production {what} ({whose}) used in a {where}")
         elif value_tier is Tier.NON_PRODUCTION and ctx.tier is Tier.PRODUCTION:
@@ -154,7 +152,7 @@ def _tier_of_value(p: _Placed) -> Tier | None:
     """The tier a value belongs to: its declared owner, else the name it is assigned to."""
     if p.owner_tier is not None:
         return p.owner_tier
-    assigned = p.finding.extra.get("assigned_to")
+    assigned = p.finding.notes.assigned_to
     context = inferred_context(assigned) if assigned else None
     return context.tier if context else None
 
@@ -175,7 +173,7 @@ def _applicable_client_findings(
         p.context.name
         for p in placed
         if p.context is not None
-        and p.finding.extra.get("assigned_to", "").rsplit(".", 1)[-1].upper() in _ORG_SETTINGS
+        and (p.finding.notes.assigned_to or "").rsplit(".", 1)[-1].upper() in _ORG_SETTINGS
     }
     kept = []
     for f in findings:
@@ -188,11 +186,7 @@ def _applicable_client_findings(
             if ctx is not None:
                 f = replace(
                     f,
-                    extra={
-                        **f.extra,
-                        "environment": ctx.name,
-                        "environment_inferred": str(ctx.inferred).lower(),
-                    },
+                    notes=replace(f.notes, environment=ctx.name, environment_inferred=ctx.inferred),
                 )
         kept.append(f)
     return kept

@@ -18,6 +18,32 @@ LineSpans = list[tuple[int, int, str]]
 
 
 @dataclass(frozen=True)
+class Notes:
+    """What a finding says beyond its place and rule: the name its value is assigned to (read by the
+    environment analysis), the rule's explanation for this case, and the environment it was judged in.
+    Reports print them; JSON and SARIF keep the flat keys they always had."""
+
+    assigned_to: str | None = None
+    detail: str | None = None
+    environment: str | None = None
+    environment_inferred: bool = False
+
+    def as_json(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if self.assigned_to:
+            out["assigned_to"] = self.assigned_to
+        if self.detail:
+            out["detail"] = self.detail
+        if self.environment:
+            out["environment"] = self.environment
+            out["environment_inferred"] = "true" if self.environment_inferred else "false"
+        return out
+
+
+NO_NOTES = Notes()
+
+
+@dataclass(frozen=True)
 class Finding:
     """One reported problem. ``secret_hash`` (SHA-256 of the matched secret) lets baselines and
     de-duplication work without the secret; it is never printed."""
@@ -40,7 +66,7 @@ class Finding:
     cell_line: int | None = None
     cell_column: int | None = None
     suppressed: str | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    notes: Notes = field(default=NO_NOTES, compare=False, hash=False)
     # What the API said about the key (``scan --verify`` only).
     verification: Verification | None = field(default=None, compare=False, hash=False)
 

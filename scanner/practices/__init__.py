@@ -18,7 +18,16 @@ from typing import NamedTuple
 from prodguard.rules.model import Rule
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import is_allowed_inline
-from prodguard.scanner.finding import Finding, LineSpans, RedactedLine, build_excerpt, fingerprint, redact
+from prodguard.scanner.finding import (
+    NO_NOTES,
+    Finding,
+    LineSpans,
+    Notes,
+    RedactedLine,
+    build_excerpt,
+    fingerprint,
+    redact,
+)
 from prodguard.scanner.practices.model import Hit, Language, PythonFile, ScriptFile, split_lines
 from prodguard.scanner.practices.registry import CHECKS, PracticeRule
 from prodguard.scanner.practices.shapes import Gate, default_gate
@@ -227,5 +236,5 @@ def _finding(
         secret_hash=digest,
         origin=blob.origin,
         suppressed=allowance.label() if allowance else None,
-        extra={"detail": hit.detail} if hit.detail else {},
+        notes=Notes(detail=hit.detail) if hit.detail else NO_NOTES,
     )

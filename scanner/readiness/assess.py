@@ -157,7 +157,7 @@ def decide(
 
 
 def _finding_evidence(finding: Finding) -> Evidence:
-    detail = finding.extra.get("detail")
+    detail = finding.notes.detail
     return Evidence(
         EvidenceKind.FINDING,
         f"{finding.title}" + (f": {detail}" if detail else ""),

@@ -41,8 +41,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         }
     if finding.suppressed:
         item["suppressed"] = finding.suppressed
-    if finding.extra:
-        item.update(finding.extra)
+    item.update(finding.notes.as_json())
     if finding.verification is not None:
         item["verification"] = finding.verification.as_dict()
     return item

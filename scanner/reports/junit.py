@@ -33,7 +33,7 @@ def render(result: ScanResult, catalogue: Catalogue, out: TextIO) -> None:
             message=escape_controls(f"{finding.title} ({finding.severity.label})"),
             type=finding.rule_id,
         )
-        detail = finding.extra.get("detail")
+        detail = finding.notes.detail
         lines = [f"{where}:{finding.column}: {escape_controls(finding.excerpt)}"]
         if detail:
             lines.append(escape_controls(detail))

@@ -117,14 +117,13 @@ def _message(f: Finding, fix: str | None) -> RenderableType:
     if f.verification is not None:
         style = "bold red" if f.verification.mismatch else "magenta"
         parts.append(Text(f"verification: {f.verification.describe()}", style=style))
-    detail = f.extra.get("detail")
-    if detail:
-        environment = f.extra.get("environment")
+    notes = f.notes
+    if notes.detail:
         prefix = ""
-        if environment:
-            inferred = " (inferred)" if f.extra.get("environment_inferred") == "true" else ""
-            prefix = f"[{environment}{inferred}] "
-        parts.append(Text(escape_controls(prefix + detail), style="italic"))
+        if notes.environment:
+            inferred = " (inferred)" if notes.environment_inferred else ""
+            prefix = f"[{notes.environment}{inferred}] "
+        parts.append(Text(escape_controls(prefix + notes.detail), style="italic"))
     if f.origin.commit:
         who = f" by {escape_controls(f.origin.author)}" if f.origin.author else ""
         when = f" on {escape_controls(f.origin.date)}" if f.origin.date else ""
