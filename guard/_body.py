@@ -12,6 +12,7 @@ the SDK serialized it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -34,8 +35,13 @@ STRUCTURAL = frozenset(
 BINARY = frozenset({"file_data", "b64_json", "embedding", "data", "image_data", "audio_data", "partial_image_b64"})
 
 
+# What base64 (standard or URL-safe, with line breaks) looks like. A value under a binary key that is not
+# shaped like this is text someone put there, and is analysed like any other text.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_=\r\n-]*")
+
+
 def is_binary(key: str | None, text: str) -> bool:
-    return (key in BINARY or text.startswith("data:")) if key is not None else text.startswith("data:")
+    return text.startswith("data:") or (key in BINARY and _BASE64.fullmatch(text) is not None)
 
 
 def map_texts(value: Json, fn: TextFn, *, binary: bool = False, key: str | None = None) -> Json:

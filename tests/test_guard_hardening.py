@@ -4,6 +4,7 @@ moderation answers, output fields, leases from the final body, moderated streams
 
 from __future__ import annotations
 
+import base64
 import collections
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,19 @@ def test_request_shapes_the_sdk_accepts(server: FakeOpenAI, messages: Any) -> No
 def test_fields_never_mapped_before(server: FakeOpenAI, extra: dict[str, Any]) -> None:
     guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], **extra)
     assert_clean(server)
+
+
+def test_text_under_a_binary_key_is_analysed_and_real_base64_is_sent_unchanged(server: FakeOpenAI) -> None:
+    # ``file_data`` and friends are skipped by PII analysis only when they hold base64: typed text there
+    # (a mistake, or a field reused for notes) is personal data like any other.
+    payload = base64.b64encode(b"%PDF-1.7 binary-ish bytes \x00\x01").decode()
+    guarded(server).chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": "hi"}],
+        extra_body={"attachment": {"file_data": PLANTED}, "original": {"file_data": payload}},
+    )
+    assert_clean(server)
+    assert payload in server.all_text()
 
 
 def test_embeddings_with_a_token_array_and_from_a_generator(server: FakeOpenAI) -> None:
