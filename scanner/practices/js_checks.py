@@ -211,10 +211,51 @@ def uncapped_generation(file: ScriptFile) -> Iterator[Hit]:
 
 
 def _requests(module: ScriptFacts) -> Iterator[Generation]:
-    """Generation requests made for a user: in a function a request handler reaches."""
+    """Generation requests made for a user: in a function a request handler reaches; none in a file whose
+    handlers build their client from the visitor's own key (as in Python: usage and abuse are then billed
+    to the visitor's organization)."""
+    if _visitor_supplies_key(module):
+        return
     for generation in module.generations:
         if _generation_family(generation) != "langchain" and module.reach.is_user_facing(generation.function):
             yield generation
+
+
+# Records that hold what one visitor stored or sent: their profile, account, session or settings.
+_VISITOR_RECORDS = ("profile", "user", "session", "account")
+
+
+def _visitor_supplies_key(module: ScriptFacts) -> bool:
+    """A client built in a request path with the API key of the visitor: read from the request (body,
+    query, headers) or from the visitor's stored record (``profile.openai_api_key``, ``session.user.key``)."""
+    return any(
+        takes_visitor_key(module, options, function)
+        for _node, options, function in module.client_constructions()
+    )
+
+
+def takes_visitor_key(module: ScriptFacts, options: Options, function: int) -> bool:
+    """The client options' key is the visitor's own (see ``_visitor_supplies_key``)."""
+    value = options.value("apiKey") or options.value("openAIApiKey")
+    if value is None or not module.reach.is_user_facing(function):
+        return False
+    return _reads_request(module, value, function) or _from_visitor_record(module, value, function)
+
+
+def _from_visitor_record(module: ScriptFacts, node: Node | None, function: int, depth: int = 0) -> bool:
+    """``node`` reads request headers or a visitor's record, directly or through names bound to it."""
+    if node is None or depth > 3:
+        return False
+    if "headers" in text(node):
+        return True
+    for name in _identifiers(node):
+        written = text(name)
+        if written != "process" and any(record in written.lower() for record in _VISITOR_RECORDS):
+            return True
+        source = module.binding(written, function) or module.sources.get((function, written))
+        if source is not None and _from_visitor_record(module, source, function, depth + 1):
+            return True
+    return False
 
 
 def _framework(module: ScriptFacts) -> str:

@@ -13,7 +13,7 @@ from tree_sitter import Language, Node, Query, QueryCursor
 
 from prodguard.scanner.practices import jsparse
 from prodguard.scanner.practices.client_checks import is_literal_key
-from prodguard.scanner.practices.js_checks import hit_at
+from prodguard.scanner.practices.js_checks import hit_at, takes_visitor_key
 from prodguard.scanner.practices.jsfacts import (
     Options,
     ScriptFacts,
@@ -175,8 +175,8 @@ def client_without_organization(file: ScriptFile) -> Iterator[Hit]:
     """PG207 (JS/TS): ``new OpenAI({...})`` with neither ``organization`` nor ``project`` (nor ``provider``,
     ``dataResidency`` or an ``OpenAI-Organization`` default header), talking to the OpenAI API. Left alone,
     as in Python: Azure clients, options with a spread or built elsewhere, clients pointed elsewhere by
-    ``baseURL``, clients with a stand-in literal key or a mock ``fetch``. Whether a hit matters is the
-    environment analyzer's decision."""
+    ``baseURL``, clients with a stand-in literal key or a mock ``fetch``, and clients built in a request
+    path from the visitor's own key. Whether a hit matters is the environment analyzer's decision."""
     module = facts(file)
     for node, options, function in module.client_constructions():
         if node.type != "new_expression" or not module.is_openai_client_class(
@@ -188,6 +188,8 @@ def client_without_organization(file: ScriptFile) -> Iterator[Hit]:
             continue
         if _has_stand_in_key(module, options, function) or "mock" in text(options.value("fetch")).lower():
             continue
+        if takes_visitor_key(module, options, function):
+            continue  # the visitor's own key: their organization is theirs to choose
         if _sets_org_header(module, options, function) or not _talks_to_openai(module, options, function):
             continue
         yield hit_at(file, "PG207", node, "client without organization/project")
