@@ -3,6 +3,7 @@ check of the same rule; the rule pages say what each covers in both languages.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
@@ -484,11 +485,41 @@ def _has_error_handler(module: ScriptFacts) -> bool:
     return False
 
 
+def _called_only_in_try(module: ScriptFacts) -> set[int]:
+    """Functions of this file every call of which (by name) sits in a ``try`` (as in Python)."""
+    inside: dict[int, bool] = {}
+    for node, _function in module.calls:
+        callee = node.child_by_field_name("function") if node.type == "call_expression" else None
+        target = module.named_functions.get(text(callee)) if callee is not None else None
+        if callee is not None and callee.type == "identifier" and target is not None:
+            inside[target] = inside.get(target, True) and _in_try(node)
+    return {function for function, protected in inside.items() if protected}
+
+
+_ERROR_EVENT = re.compile(r"\.on\(\s*['\"`]error['\"`]")
+
+
+def _handles_stream_errors(module: ScriptFacts, generation: Generation) -> bool:
+    """A ``.stream(...)`` helper whose ``error`` event is listened to in its function: the helper reports
+    the API's errors there instead of throwing."""
+    if not generation.api.endswith(".stream") or not generation.function:
+        return False
+    return _ERROR_EVENT.search(text(module.functions[generation.function - 1])) is not None
+
+
 def unhandled_api_errors(file: ScriptFile) -> Iterator[Hit]:
-    """PG313 (JS/TS): a request made for a user outside any ``try``/``.catch`` in a server with no error
-    handler and no retry library."""
+    """PG313 (JS/TS): a request made for a user outside any ``try``/``.catch`` (in its function or around
+    every call of it), not a stream whose ``error`` event is handled, in a server with no error handler
+    and no retry library."""
     module = facts(file)
-    requests = [g for g in _requests(module) if not _in_try(g.node)]
+    protected = _called_only_in_try(module)
+    requests = [
+        g
+        for g in _requests(module)
+        if not _in_try(g.node)
+        and g.function not in protected
+        and not _handles_stream_errors(module, g)
+    ]
     if not requests or _has_error_handler(module) or _has_retry(module):
         return
     for generation in requests:
