@@ -52,7 +52,7 @@ _RULE_KEYS = {
 _REQUIRED = ("id", "name", "title", "kind", "severity", "description", "why", "remediation")
 _VALIDATE_KEYS = {"min_entropy", "min_length", "markers", "placeholder", "checks"}
 _CONTEXT_KEYS = {"words", "lines", "absent"}
-_EXAMPLE_KEYS = {"match", "ignore"}
+_EXAMPLE_KEYS = {"match", "ignore", "match_typescript", "ignore_typescript"}
 
 
 @dataclass(frozen=True)
@@ -315,6 +315,8 @@ def _examples(source: TomlSource, raw: Any, at: tuple[str | int, ...]) -> Exampl
     return Examples(
         match=_strings(source, raw.get("match", []), (*at, "match")),
         ignore=_strings(source, raw.get("ignore", []), (*at, "ignore")),
+        match_typescript=_strings(source, raw.get("match_typescript", []), (*at, "match_typescript")),
+        ignore_typescript=_strings(source, raw.get("ignore_typescript", []), (*at, "ignore_typescript")),
     )
 
 

@@ -72,10 +72,14 @@ class Context:
 
 @dataclass(frozen=True)
 class Examples:
-    """Text that must produce a finding of the rule, and text that must not."""
+    """Text that must produce a finding of the rule, and text that must not. A code-practice rule's
+    ``match``/``ignore`` are Python; its ``match_typescript``/``ignore_typescript`` are TypeScript (read
+    as a ``.ts`` file) for the rules whose check covers JavaScript/TypeScript too."""
 
     match: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    match_typescript: tuple[str, ...] = ()
+    ignore_typescript: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

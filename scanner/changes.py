@@ -156,9 +156,13 @@ def _chunks(paths: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def is_on_added_line(finding: Finding, added: frozenset[int]) -> bool:
-    """Finding-stage filter: the finding touches a line the change adds. Notebook findings count cell
-    lines, not file lines; they are kept when the change adds any line to the notebook."""
-    if finding.cell is not None:
+    """Finding-stage filter: the finding touches a line the change adds. A notebook cell's finding stands
+    at the lines of the ``.ipynb`` text (its place in the cell is ``cell_line``), the lines git diffs, so
+    it is judged the same way: a cell line changed is its JSON string's line changed (a source written as
+    one string is one file line: any change to that cell keeps its findings). Only a cell finding whose
+    place in the file could not be told (``cell_line`` unset, ``line`` counting cell lines) is kept
+    whenever the change adds a line to the notebook."""
+    if finding.cell is not None and finding.cell_line is None:
         return bool(added)
     return any(line in added for line in range(finding.line, max(finding.end_line, finding.line) + 1))
 

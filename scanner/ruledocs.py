@@ -40,8 +40,19 @@ def _redacted_example(rule: Rule, text: str) -> str:
         rest = (
             lines[finding.end_line - 1][finding.end_column - 1 :] if finding.end_line > finding.line else ""
         )
-        lines[finding.line - 1 : finding.end_line] = [finding.excerpt] + ([rest] if rest else [])
+        # The excerpt is stripped; the example keeps the line's indentation.
+        line = lines[finding.line - 1]
+        indent = line[: len(line) - len(line.lstrip())]
+        lines[finding.line - 1 : finding.end_line] = [indent + finding.excerpt] + ([rest] if rest else [])
     return "\n".join(lines)
+
+
+def _fenced(examples: list[tuple[str, str]]) -> list[str]:
+    """One fenced, language-tagged block per example (examples in one block read as one program)."""
+    lines: list[str] = []
+    for tag, example in examples:
+        lines += [f"```{tag}", example.strip("\n"), "```", ""]
+    return lines
 
 
 def render_markdown(rule: Rule) -> str:
@@ -69,15 +80,15 @@ def render_markdown(rule: Rule) -> str:
             )
         )
     parts += ["", SECTIONS[0], "", rule.description, "", SECTIONS[1], "", rule.why, "", SECTIONS[2], ""]
-    if rule.examples.match:
-        for example in rule.examples.match[:2]:
-            shown = _redacted_example(rule, example) if rule.pattern else example
-            parts += ["```", shown, "```", ""]
-    else:
-        parts += ["(no example)", ""]
-    if rule.examples.ignore:
-        parts += ["Not reported:", ""]
-        parts += ["```", *rule.examples.ignore[:3], "```", ""]
+    examples = rule.examples
+    # Pattern rules read any text file; a code check's examples are Python, then TypeScript.
+    tag = "text" if rule.pattern else "python"
+    shown = [_redacted_example(rule, example) if rule.pattern else example for example in examples.match[:2]]
+    reported = [(tag, example) for example in shown] + [("ts", e) for e in examples.match_typescript[:2]]
+    ignored = [(tag, e) for e in examples.ignore[:3]] + [("ts", e) for e in examples.ignore_typescript[:2]]
+    parts += _fenced(reported) if reported else ["(no example)", ""]
+    if ignored:
+        parts += ["Not reported:", "", *_fenced(ignored)]
     parts += [SECTIONS[3], "", rule.remediation, ""]
     if rule.references:
         parts += ["## References", ""] + [f"- <{ref}>" for ref in rule.references] + [""]

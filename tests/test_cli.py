@@ -206,7 +206,7 @@ def test_rules_list_json(run_cli: Any) -> None:
         assert row["source"].endswith(".toml")
     languages = {row["id"]: row["languages"] for row in rows}
     assert languages["PG306"] == "python, javascript, typescript"
-    assert languages["PG304"] == "python" and languages["PG101"] == "any text file"
+    assert languages["PG304"] == "python, javascript, typescript" and languages["PG101"] == "any text file"
 
 
 def test_rules_list_text_is_sorted_and_fits_the_width(run_cli: Any) -> None:

@@ -212,3 +212,18 @@ def test_client_without_organization_is_excused_by_nested_org_settings(run_cli, 
     assert [(f["path"], f["environment"], f["environment_inferred"]) for f in found] == [
         ("deploy/prod/job.py", "production", "true")
     ]
+
+
+def test_typescript_clients_without_organization_in_a_two_environment_repo(run_cli, tmp_path: Path) -> None:
+    client = 'import OpenAI from "openai";\n\nexport const client = new OpenAI({ timeout: 20_000 });\n'
+    billed = 'import OpenAI from "openai";\n\nexport const client = new OpenAI({ organization: ORG });\n'
+    write(tmp_path, {"deploy/prod/job.ts": client, "deploy/prod/billed.ts": billed})
+    result = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    assert [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "PG207"] == []  # one env
+    write(tmp_path, {"deploy/staging/job.mjs": client.replace(": 20_000", ": 20000")})
+    result = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    found = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "PG207"]
+    assert sorted((f["path"], f["line"], f["environment"]) for f in found) == [
+        ("deploy/prod/job.ts", 3, "production"),
+        ("deploy/staging/job.mjs", 3, "staging"),
+    ]

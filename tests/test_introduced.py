@@ -158,3 +158,35 @@ def test_parse_added_lines_handles_quoted_paths_and_pure_deletions() -> None:
         b"diff --git a/gone.py b/gone.py\n--- a/gone.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
     )
     assert parse_added_lines(patch, b"\x01") == {("abc", "t\u00e9st\tx.py"): {2, 3, 4, 21}}
+
+
+def test_staged_changed_lines_in_a_notebook_keep_only_findings_on_changed_cell_lines(
+    run_cli, repo: GitRepo
+) -> None:
+    """A notebook is diffed as JSON: only findings on the cell lines (JSON strings) the change adds stay."""
+
+    def notebook(second_cell: list[str]) -> str:
+        cells = [
+            {"cell_type": "code", "execution_count": None, "id": "a1", "metadata": {}, "outputs": [],
+             "source": ["import os\n", f'OLD = "{OLD_KEY}"\n', "print(OLD)"]},
+            {"cell_type": "code", "execution_count": None, "id": "b2", "metadata": {}, "outputs": [],
+             "source": second_cell},
+        ]  # fmt: skip
+        document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        return json.dumps(document, indent=1) + "\n"
+
+    repo.write("explore.ipynb", notebook(["x = 1\n", "y = 2"]))
+    repo.commit("a notebook with an old key")
+    # The second cell gains a key and the first cell's key stays: only the new one is on a changed line.
+    repo.write("explore.ipynb", notebook(["x = 1\n", f'NEW = "{NEW_KEY}"\n', "y = 2"]))
+    repo.git("add", "explore.ipynb")
+    _code, whole = _json(run_cli, repo, "scan", "--staged", "--kinds", "secret")
+    assert sorted((f["cell"], f["cell_line"]) for f in whole["findings"]) == [(0, 2), (1, 2)]
+    code, changed = _json(run_cli, repo, "scan", "--staged", "--kinds", "secret", "--changed-lines")
+    assert code == 1
+    assert [(f["cell"], f["cell_line"]) for f in changed["findings"]] == [(1, 2)]
+    # A change elsewhere in the notebook (a new cell without a key) keeps none of the old findings.
+    repo.write("explore.ipynb", notebook(["x = 1\n", "y = 2\n", "z = 3"]))
+    repo.git("add", "explore.ipynb")
+    code, changed = _json(run_cli, repo, "scan", "--staged", "--kinds", "secret", "--changed-lines")
+    assert code == 0 and changed["findings"] == []

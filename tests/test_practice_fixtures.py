@@ -2,7 +2,9 @@
 JavaScript/TypeScript) comment names the rules that must report the line below it, an ``# ok: PG306``
 comment the rules that must not. Every finding in a fixture must be announced by a ``ruleid`` line, so a
 new false positive fails too. One parametrized test runs every fixture of every language through the real
-parsers and checks (``practices.analyze``)."""
+parsers and checks (``practices.analyze``). PG207 (an environment rule with a code check) is annotated where
+its check reports a client; whether the repository has several environments is decided later, by the
+environment analysis (``tests/test_environments.py``)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,11 @@ from pathlib import Path
 import pytest
 
 from prodguard.rules.catalogue import load_catalogue
-from prodguard.rules.model import Kind
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.practices import CHECKS, TestPaths, analyze, language_of
 
 ROOT = Path(__file__).resolve().parent / "practice_fixtures"
-RULES = {
-    r.id: r for r in load_catalogue(compile_builtin=True).rules if r.id in CHECKS and r.kind is Kind.PRACTICE
-}
+RULES = {r.id: r for r in load_catalogue(compile_builtin=True).rules if r.id in CHECKS}
 _ANNOTATION = re.compile(r"^\s*(?:#|//)\s*(ruleid|ok):\s*(PG\d+(?:\s*,\s*PG\d+)*)\s*$")
 # The fixtures live under tests/: judged relative to their own folder, they are application code.
 TESTS = TestPaths(root=str(ROOT))
@@ -53,7 +52,7 @@ def test_fixture_annotations_hold(path: Path) -> None:
     expected, forbidden = _expectations(data.decode("utf-8").splitlines())
     assert expected or forbidden, "a fixture without annotations proves nothing"
     for rule_id, _line in expected | forbidden:
-        assert rule_id in RULES, f"unknown practice rule {rule_id}"
+        assert rule_id in RULES, f"not a rule with a code check: {rule_id}"
     findings = analyze(Blob(str(path), data), RULES, TESTS).findings
     got = {(f.rule_id, f.line) for f in findings}
     missing = sorted(expected - got, key=lambda pair: pair[1])

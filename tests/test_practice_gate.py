@@ -65,6 +65,27 @@ def test_every_rule_example_gives_the_same_findings_through_the_gate(
         assert any(f.rule_id == rule_id for f in analyze(blob, AST, gate=GATES["hyperscan"]).findings)
 
 
+def _typescript_examples() -> list[object]:
+    return [
+        pytest.param(rule.id, example, id=f"{rule.id}-{kind}-{i}")
+        for rule in AST.values()
+        for kind in ("match_typescript", "ignore_typescript")
+        for i, example in enumerate(getattr(rule.examples, kind))
+    ]
+
+
+@pytest.mark.parametrize(("rule_id", "example"), _typescript_examples())
+@pytest.mark.parametrize("path", ["app/service.ts", "app/service.test.ts"])
+def test_every_typescript_example_gives_the_same_findings_through_the_gate(
+    rule_id: str, example: str, path: str
+) -> None:
+    blob = Blob(path, example.encode("utf-8"))
+    for rules in ({rule_id: AST[rule_id]}, AST):
+        reference = _seen(analyze(blob, rules, gate=Gate.open()).findings)
+        for name, gate in GATES.items():
+            assert _seen(analyze(blob, rules, gate=gate).findings) == reference, name
+
+
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_fixture_gives_the_same_findings_through_the_gate(path: Path) -> None:
     blob = Blob(str(path), path.read_bytes())

@@ -103,3 +103,13 @@ def test_history_reports_practice_findings_only_when_asked(run_cli: Any, tmp_pat
     assert all(key not in json.dumps(f) for f in asked["findings"])
     result = run_cli("scan", "--history-practices", ".", cwd=repo.path)
     assert result.exit_code == 2 and "go with --history" in result.output
+
+
+def test_suites_named_for_what_they_test_are_test_code(tmp_path: Path) -> None:
+    from prodguard.scanner.practices import TestPaths
+
+    tests = TestPaths(root=str(tmp_path))
+    for path in ("ecosystem-tests/vercel-edge/src/app.ts", "pkg/integration_tests/run.py"):
+        assert tests.matching(str(tmp_path / path)) in ("*-tests/", "*_tests/"), path
+    for path in ("src/contests/route.ts", "src/latest-tests.ts", "app/unit_tests_report.py"):
+        assert tests.matching(str(tmp_path / path)) is None, path

@@ -31,24 +31,36 @@ def _ids(code: str, path: str = "app/service.py") -> list[str]:
     return sorted(f.rule_id for f in _findings(code, path=path))
 
 
+# Python examples are read as a ``.py`` file, TypeScript ones as a ``.ts`` file.
+_EXAMPLE_PATHS = {"": "app/service.py", "_typescript": "app/service.ts"}
+
+
 def _cases(kind: str) -> list[object]:
     return [
-        pytest.param(rule, example, id=f"{rule.id}-{i}")
+        pytest.param(rule, example, path, id=f"{rule.id}{suffix.replace('_', '-')}-{i}")
         for rule in AST_RULES
-        for i, example in enumerate(getattr(rule.examples, kind))
+        for suffix, path in _EXAMPLE_PATHS.items()
+        for i, example in enumerate(getattr(rule.examples, kind + suffix))
     ]
 
 
-@pytest.mark.parametrize(("rule", "example"), _cases("match"))
-def test_match_example_is_found(rule: Rule, example: str) -> None:
-    found = [f for f in _findings(example, (rule.id,)) if f.rule_id == rule.id]
+@pytest.mark.parametrize(("rule", "example", "path"), _cases("match"))
+def test_match_example_is_found(rule: Rule, example: str, path: str) -> None:
+    found = [f for f in _findings(example, (rule.id,), path) if f.rule_id == rule.id]
     assert found, f"{rule.id} did not report its example"
     assert all(f.kind is rule.kind and f.severity is rule.severity for f in found)
 
 
-@pytest.mark.parametrize(("rule", "example"), _cases("ignore"))
-def test_ignore_example_is_not_found(rule: Rule, example: str) -> None:
-    assert not _findings(example, (rule.id,)), f"{rule.id} reported an ignore example"
+@pytest.mark.parametrize(("rule", "example", "path"), _cases("ignore"))
+def test_ignore_example_is_not_found(rule: Rule, example: str, path: str) -> None:
+    assert not _findings(example, (rule.id,), path), f"{rule.id} reported an ignore example"
+
+
+def test_typescript_examples_only_where_the_check_reads_typescript() -> None:
+    for rule in CATALOGUE.rules:
+        if rule.examples.match_typescript or rule.examples.ignore_typescript:
+            entry = CHECKS.get(rule.id)
+            assert entry is not None and entry.script is not None, f"{rule.id} has no JS/TS check"
 
 
 def test_catalogue_and_registry_agree() -> None:

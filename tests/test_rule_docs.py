@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,33 @@ def test_docs_pages_show_no_full_secret(rule: Rule) -> None:
         for line in example.splitlines():
             if "T3BlbkFJ" in line or "sk-proj-" in line:
                 assert line not in text
+
+
+def test_each_example_is_its_own_language_tagged_block() -> None:
+    catalogue = load_catalogue()
+    rule = catalogue.get("PG304")
+    assert rule is not None
+    page = render_markdown(rule)
+    blocks = re.findall(r"```(\w+)\n(.*?)\n```", page, flags=re.DOTALL)
+    expected = [
+        *(("python", e.strip("\n")) for e in rule.examples.match[:2]),
+        *(("ts", e.strip("\n")) for e in rule.examples.match_typescript[:2]),
+        *(("python", e.strip("\n")) for e in rule.examples.ignore[:3]),
+        *(("ts", e.strip("\n")) for e in rule.examples.ignore_typescript[:2]),
+    ]
+    assert blocks[: len(expected)] == expected
+
+
+def test_redacted_example_lines_keep_their_indentation() -> None:
+    rule = load_catalogue().get("PG120")  # an example whose key sits on an indented line
+    assert rule is not None
+    page = render_markdown(rule).splitlines()
+    redacted = [
+        line for example in rule.examples.match[:2] for line in example.splitlines() if line not in page
+    ]
+    assert redacted
+    for line in redacted:
+        indent = line[: len(line) - len(line.lstrip())]
+        name = line.strip().split("=", 1)[0].split(":", 1)[0]
+        shown = [p for p in page if p.strip().startswith(name) and "…" in p]
+        assert shown and all(p[: len(p) - len(p.lstrip())] == indent for p in shown), (line, shown)

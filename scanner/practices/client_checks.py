@@ -340,9 +340,11 @@ def _is_zero(literal: ast.Constant | None) -> bool:
 def client_without_organization(file: PythonFile) -> Iterator[Hit]:
     """PG207: an OpenAI client built with neither ``organization`` nor ``project``, talking to the OpenAI
     API. Left alone: clients pointed elsewhere (``base_url``, ``provider``), Azure clients, ``**options``,
-    clients on a mock transport or with a stand-in literal key, and test code. Whether a hit matters is
-    the environment analyzer's decision."""
+    clients on a mock transport or with a stand-in literal key, apps where each visitor brings their own
+    key, and test code. Whether a hit matters is the environment analyzer's decision."""
     module = facts(file)
+    if module.visitor_supplies_key:
+        return  # each visitor's own key: their organization is theirs to choose
     for call, scope in module.client_constructions():
         name = module.qualified(call.func) or ""
         if "Azure" in name or has_unpacked_kwargs(call) or call.args:

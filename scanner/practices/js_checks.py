@@ -3,6 +3,7 @@ check of the same rule; the rule pages say what each covers in both languages.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
@@ -211,10 +212,51 @@ def uncapped_generation(file: ScriptFile) -> Iterator[Hit]:
 
 
 def _requests(module: ScriptFacts) -> Iterator[Generation]:
-    """Generation requests made for a user: in a function a request handler reaches."""
+    """Generation requests made for a user: in a function a request handler reaches; none in a file whose
+    handlers build their client from the visitor's own key (as in Python: usage and abuse are then billed
+    to the visitor's organization)."""
+    if _visitor_supplies_key(module):
+        return
     for generation in module.generations:
         if _generation_family(generation) != "langchain" and module.reach.is_user_facing(generation.function):
             yield generation
+
+
+# Records that hold what one visitor stored or sent: their profile, account, session or settings.
+_VISITOR_RECORDS = ("profile", "user", "session", "account")
+
+
+def _visitor_supplies_key(module: ScriptFacts) -> bool:
+    """A client built in a request path with the API key of the visitor: read from the request (body,
+    query, headers) or from the visitor's stored record (``profile.openai_api_key``, ``session.user.key``)."""
+    return any(
+        takes_visitor_key(module, options, function)
+        for _node, options, function in module.client_constructions()
+    )
+
+
+def takes_visitor_key(module: ScriptFacts, options: Options, function: int) -> bool:
+    """The client options' key is the visitor's own (see ``_visitor_supplies_key``)."""
+    value = options.value("apiKey") or options.value("openAIApiKey")
+    if value is None or not module.reach.is_user_facing(function):
+        return False
+    return _reads_request(module, value, function) or _from_visitor_record(module, value, function)
+
+
+def _from_visitor_record(module: ScriptFacts, node: Node | None, function: int, depth: int = 0) -> bool:
+    """``node`` reads request headers or a visitor's record, directly or through names bound to it."""
+    if node is None or depth > 3:
+        return False
+    if "headers" in text(node):
+        return True
+    for name in _identifiers(node):
+        written = text(name)
+        if written != "process" and any(record in written.lower() for record in _VISITOR_RECORDS):
+            return True
+        source = module.binding(written, function) or module.sources.get((function, written))
+        if source is not None and _from_visitor_record(module, source, function, depth + 1):
+            return True
+    return False
 
 
 def _framework(module: ScriptFacts) -> str:
@@ -443,11 +485,41 @@ def _has_error_handler(module: ScriptFacts) -> bool:
     return False
 
 
+def _called_only_in_try(module: ScriptFacts) -> set[int]:
+    """Functions of this file every call of which (by name) sits in a ``try`` (as in Python)."""
+    inside: dict[int, bool] = {}
+    for node, _function in module.calls:
+        callee = node.child_by_field_name("function") if node.type == "call_expression" else None
+        target = module.named_functions.get(text(callee)) if callee is not None else None
+        if callee is not None and callee.type == "identifier" and target is not None:
+            inside[target] = inside.get(target, True) and _in_try(node)
+    return {function for function, protected in inside.items() if protected}
+
+
+_ERROR_EVENT = re.compile(r"\.on\(\s*['\"`]error['\"`]")
+
+
+def _handles_stream_errors(module: ScriptFacts, generation: Generation) -> bool:
+    """A ``.stream(...)`` helper whose ``error`` event is listened to in its function: the helper reports
+    the API's errors there instead of throwing."""
+    if not generation.api.endswith(".stream") or not generation.function:
+        return False
+    return _ERROR_EVENT.search(text(module.functions[generation.function - 1])) is not None
+
+
 def unhandled_api_errors(file: ScriptFile) -> Iterator[Hit]:
-    """PG313 (JS/TS): a request made for a user outside any ``try``/``.catch`` in a server with no error
-    handler and no retry library."""
+    """PG313 (JS/TS): a request made for a user outside any ``try``/``.catch`` (in its function or around
+    every call of it), not a stream whose ``error`` event is handled, in a server with no error handler
+    and no retry library."""
     module = facts(file)
-    requests = [g for g in _requests(module) if not _in_try(g.node)]
+    protected = _called_only_in_try(module)
+    requests = [
+        g
+        for g in _requests(module)
+        if not _in_try(g.node)
+        and g.function not in protected
+        and not _handles_stream_errors(module, g)
+    ]
     if not requests or _has_error_handler(module) or _has_retry(module):
         return
     for generation in requests:

@@ -693,6 +693,8 @@ def _declare(facts: ScriptFacts, node: Node, function: int) -> None:
             facts.bindings[(function, text(name))].append(None)  # let/var: may be reassigned
     elif name is not None:
         for part in name.named_children:  # destructuring: values unknown, but where they come from is
+            if part.type == "pair_pattern":  # { data: customModel }
+                part = part.child_by_field_name("value") or part
             if part.type in ("shorthand_property_identifier_pattern", "identifier"):
                 facts.bindings.setdefault((function, text(part)), []).extend([None, None])
                 if value is not None:

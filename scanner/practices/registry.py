@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prodguard.scanner.practices import call_checks, client_checks, js_checks, request_checks
+from prodguard.scanner.practices import (
+    call_checks,
+    client_checks,
+    js_checks,
+    js_client_checks,
+    request_checks,
+)
 from prodguard.scanner.practices.model import Language, PracticeCheck, ScriptCheck
 
 
@@ -35,7 +41,10 @@ _hide = client_checks.hiding_literal_keys
 _hide_js = js_checks.hiding_literal_keys
 
 CHECKS: dict[str, PracticeRule] = {
-    "PG207": PracticeRule(_hide(client_checks.client_without_organization)),
+    "PG207": PracticeRule(
+        _hide(client_checks.client_without_organization),
+        _hide_js(js_client_checks.client_without_organization),
+    ),
     "PG301": PracticeRule(client_checks.literal_api_key, js_checks.literal_api_key, in_tests=True),
     "PG302": PracticeRule(
         _hide(client_checks.literal_organization), _hide_js(js_checks.literal_organization), in_tests=True
@@ -43,7 +52,11 @@ CHECKS: dict[str, PracticeRule] = {
     "PG303": PracticeRule(
         _hide(client_checks.plain_http_base_url), _hide_js(js_checks.plain_http_base_url), in_tests=True
     ),
-    "PG304": PracticeRule(_hide(client_checks.tls_verification_disabled), in_tests=True),
+    "PG304": PracticeRule(
+        _hide(client_checks.tls_verification_disabled),
+        _hide_js(js_client_checks.tls_verification_disabled),
+        in_tests=True,
+    ),
     "PG305": PracticeRule(_hide(client_checks.retries_disabled), _hide_js(js_checks.retries_disabled)),
     "PG306": PracticeRule(_hide(call_checks.uncapped_generation), _hide_js(js_checks.uncapped_generation)),
     "PG307": PracticeRule(

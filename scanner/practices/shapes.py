@@ -359,9 +359,11 @@ JS_GENERATION = (
 )
 
 SCRIPT_NEEDS: dict[str, Needs] = {
+    "PG207": JS_PACKAGE & Needs.all_of(words("OpenAI")),
     "PG301": JS_PACKAGE,
     "PG302": JS_PACKAGE,
     "PG303": JS_PACKAGE,
+    "PG304": JS_PACKAGE & Needs.all_of(words("rejectUnauthorized", "NODE_TLS_REJECT_UNAUTHORIZED")),
     "PG305": JS_PACKAGE,
     "PG306": JS_GENERATION,
     "PG307": JS_GENERATION,

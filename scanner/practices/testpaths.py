@@ -16,6 +16,8 @@ import pathspec
 
 DEFAULT_TEST_PATHS: tuple[str, ...] = (
     "test/", "tests/", "testing/", "__tests__/", "__mocks__/", "fixtures/", "e2e/",
+    # Suites named for what they test: ``ecosystem-tests/``, ``integration_tests/``, ``e2e-tests/``.
+    "*-tests/", "*_tests/",
     "test_*.py", "*_test.py", "*_tests.py", "conftest.py",
     "*.test.js", "*.test.jsx", "*.test.ts", "*.test.tsx", "*.test.mjs", "*.test.cjs", "*.test.mts",
     "*.spec.js", "*.spec.jsx", "*.spec.ts", "*.spec.tsx", "*.spec.mjs", "*.spec.cjs", "*.spec.mts",

@@ -2,6 +2,7 @@
 import OpenAI from "openai";
 import Groq from "groq-sdk";
 
+// ruleid: PG207
 const openai = new OpenAI();
 const groq = new Groq();
 
@@ -26,6 +27,7 @@ class Wrapper {
   constructor(caller) {
     this.caller = caller;
     // ok: PG305
+    // ruleid: PG207
     this.client = new OpenAI({ maxRetries: 0 });
   }
 

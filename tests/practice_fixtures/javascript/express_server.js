@@ -10,8 +10,10 @@ app.use(express.json());
 // ruleid: PG301
 const GATEWAY_KEY = "Zq7Rw2LpX9vKc4TnB8mHs3JdF6gYa1Ue";
 // ruleid: PG305, PG314
+// ruleid: PG207
 const client = new Client({ apiKey: GATEWAY_KEY, maxRetries: 0 });
 // ruleid: PG301
+// ruleid: PG207
 const backup = new Client({ apiKey: process.env.BACKUP_KEY ?? "Hk29sLqP0xVbN7cR4tYw8uJm3ZaE6gDf", timeout: 20000 });
 // ok: PG301, PG303
 const local = new Client({ apiKey: "ollama", baseURL: "http://localhost:11434/v1", timeout: 5000 });

@@ -10,8 +10,10 @@ from openai import AsyncOpenAI, OpenAI
 
 app = FastAPI()
 # ruleid: PG314
+# ruleid: PG207
 client = OpenAI()
 # ruleid: PG314
+# ruleid: PG207
 aclient = AsyncOpenAI(max_retries=3)
 
 

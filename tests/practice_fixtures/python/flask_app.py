@@ -10,6 +10,7 @@ from pydantic import BaseModel
 log = logging.getLogger(__name__)
 app = Flask(__name__)
 # ok: PG314
+# ruleid: PG207
 client = OpenAI(timeout=20.0)
 
 

@@ -5,6 +5,7 @@ import streamlit as st
 from openai import OpenAI
 
 # ruleid: PG314
+# ruleid: PG207
 client = OpenAI()
 
 

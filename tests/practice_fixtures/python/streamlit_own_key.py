@@ -8,6 +8,7 @@ api_key = st.sidebar.text_input("OpenAI API key", type="password")
 prompt = st.chat_input("Ask me anything")
 if api_key and prompt:
     # ruleid: PG314
+    # ok: PG207
     client = OpenAI(api_key=api_key)
     # ruleid: PG306
     # ok: PG308, PG309, PG313

@@ -3,6 +3,7 @@ import OpenAI from "openai";
 
 const app = express();
 // ruleid: PG314
+// ruleid: PG207
 const client = new OpenAI({ apiKey: process.env.OPENAI_API_KEY });
 
 app.post("/chat", async (req: Request, res: Response) => {

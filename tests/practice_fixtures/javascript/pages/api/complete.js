@@ -2,6 +2,7 @@
 import OpenAI from "openai";
 
 // ruleid: PG314
+// ruleid: PG207
 const openai = new OpenAI();
 
 export default async function handler(req, res) {

@@ -5,6 +5,7 @@ import { zodResponseFormat } from "openai/helpers/zod";
 import { z } from "zod";
 
 // ruleid: PG314
+// ruleid: PG207
 const client = new OpenAI();
 const Summary = z.object({ title: z.string(), bullets: z.array(z.string()) });
 
