@@ -532,7 +532,7 @@ _COMMON_WORD_LIST = """about admin alpha auth back base beta blue body bool byte
         private prod pswd public query read real rest role root rule safe sample save scope secret
         self send server service session shell sign size some sort south start state stub super
         sync table task temp test text then this time token true type user value very view west
-        word work world write yellow zero"""
+        word work world write yellow zero required optional hidden disabled enabled"""
 _COMMON_WORDS = re.compile("|".join(_COMMON_WORD_LIST.split()))
 
 
@@ -602,6 +602,27 @@ def _credential_value(value: str) -> bool:
 _GENERATED_ENTROPY = 3.3
 
 
+_LETTERS_AND_DIGITS = re.compile(r"[A-Za-z0-9_-]{7,64}")
+_PASSWORD_LETTERS_MIN = 3
+_PASSWORD_DIGITS_MIN = 2
+
+
+def _password_value(value: str) -> bool:
+    """A value that looks generated, for a name that says *password*: what ``credential_value`` accepts,
+    and also the letters-then-digits shape people and generators give passwords (``xkegs320``,
+    ``pbn_345800``), whose entropy is too low for the key floor. The letters must not read as words
+    (``hello123``, ``user2019``) and the value must not be hex (a short digest or id)."""
+    if _credential_value(value):
+        return True
+    if not _LETTERS_AND_DIGITS.fullmatch(value) or _HEX.match(value):
+        return False
+    letters = re.sub(r"[^A-Za-z]", "", value)
+    digits = sum(c.isdigit() for c in value)
+    if len(letters) < _PASSWORD_LETTERS_MIN or digits < _PASSWORD_DIGITS_MIN:
+        return False
+    return not is_word_like(letters)
+
+
 def _basic_credentials(value: str) -> bool:
     """An HTTP Basic value whose base64 decodes to ``user:password`` with a real password: not a
     stand-in, a default, a template or the user name (nor the RFC's own ``Aladdin:open sesame``)."""
@@ -641,6 +662,7 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "not_counting_bytes": _not_counting_bytes,
     "basic_credentials": _basic_credentials,
     "credential_value": _credential_value,
+    "password_value": _password_value,
     "credential_or_id_value": lambda value: _credential_value(value) or _id_shaped_value(value),
     "id_shaped_value": _id_shaped_value,
     "not_hash_like": _not_hash_like,
