@@ -402,12 +402,17 @@ def _is_dotted_name(value: str) -> bool:
     return not any(_is_random_piece(piece) for piece in re.split(r"\.|::|->", value))
 
 
+_CONCATENATED_NAME = re.compile(r"\+[A-Za-z_$][\w$.]*\+")
+
+
 def _literal_value(value: str) -> bool:
     """Rejects what generic assignments pick up that is not a literal credential: code (calls,
     attribute chains, templates, environment lookups, format strings), paths, URLs, data URIs, file
     names, digests with an algorithm prefix (lockfile integrity), masks, and plain words or names."""
     if not value or value[0] in "$%@&*#!~:" or any(c in value for c in "{}()[]<>\\ \t"):
         return False
+    if _CONCATENATED_NAME.fullmatch(value):
+        return False  # ``"+name+"``: the quotes close and reopen around code (``"a: "+name+", b"``)
     lowered = value.lower()
     if lowered.startswith(("data:", "http:", "https:", "file:", "/", "./", "../", "~/")) or "://" in value:
         return False
@@ -578,14 +583,18 @@ def is_random_letters(value: str) -> bool:
 
 
 _MIN_HEX_KEY = 16
+# Under a name that says token or key, shorter hex values count too: test fixtures and smaller APIs use
+# 12- and 14-digit tokens. Twelve digits of random hex reach 3 bits of entropy nine times in ten; counting
+# and repeated digits (``aabbccdd1122``) do not.
+_MIN_HEX_TOKEN = 12
 
 
 def _id_shaped_value(value: str) -> bool:
-    """A UUID or a hex string of 16 digits or more: an id or a digest in general, a key or a token under
+    """A UUID or a hex string of 12 digits or more: an id or a digest in general, a key or a token under
     a name that says so (``api_key``, ``salt``, ``access_token``; many APIs issue UUID or hex tokens)."""
     if _DASHED_UUID.match(value):
         return True
-    return bool(_HEX.match(value)) and len(value) >= _MIN_HEX_KEY and shannon_entropy(value) >= 3.0
+    return bool(_HEX.match(value)) and len(value) >= _MIN_HEX_TOKEN and shannon_entropy(value) >= 3.0
 
 
 def _credential_value(value: str) -> bool:
