@@ -666,9 +666,31 @@ def _aws_secret_shape(value: str) -> bool:
     return not looks_like_words(value.replace("/", "_").replace("+", "_"))
 
 
+_NTLM_SIGNATURE = b"NTLMSSP\x00"
+_NTLM_AUTHENTICATE = 3
+_NTLM_RESPONSE_MIN = 24  # an NTLMv1 response; NTLMv2 responses are longer
+
+
+def _ntlm_authenticate(value: str) -> bool:
+    """An NTLM AUTHENTICATE (type 3) message carrying a challenge response: what a client sends once it
+    knows the password. Negotiate and challenge messages, and anonymous logins (no response), carry none."""
+    try:
+        data = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(data) < 28 or not data.startswith(_NTLM_SIGNATURE):
+        return False
+    if int.from_bytes(data[8:12], "little") != _NTLM_AUTHENTICATE:
+        return False
+    length = int.from_bytes(data[20:22], "little")
+    offset = int.from_bytes(data[24:28], "little")
+    return length >= _NTLM_RESPONSE_MIN and offset + length <= len(data)
+
+
 CHECKS: dict[str, Callable[[str], bool]] = {
     "aws_secret_shape": _aws_secret_shape,
     "not_counting_bytes": _not_counting_bytes,
+    "ntlm_authenticate": _ntlm_authenticate,
     "basic_credentials": _basic_credentials,
     "credential_value": _credential_value,
     "password_value": _password_value,
