@@ -402,6 +402,20 @@ def _is_dotted_name(value: str) -> bool:
     return not any(_is_random_piece(piece) for piece in re.split(r"\.|::|->", value))
 
 
+_PUNCTUATED_MIN = 10
+
+
+def _punctuated_password(value: str) -> bool:
+    """A generated password that happens to start with ``@``, ``*``, ``#`` or ``!``: long enough, with
+    letters of both cases or digits beside the punctuation, and not a name after the sign."""
+    return (
+        len(value) >= _PUNCTUATED_MIN
+        and _character_classes(value) >= 3
+        and not looks_like_words(value[1:])
+        and "/" not in value
+    )
+
+
 _CONCATENATED_NAME = re.compile(r"\+[A-Za-z_$][\w$.]*\+")
 
 
@@ -409,8 +423,10 @@ def _literal_value(value: str) -> bool:
     """Rejects what generic assignments pick up that is not a literal credential: code (calls,
     attribute chains, templates, environment lookups, format strings), paths, URLs, data URIs, file
     names, digests with an algorithm prefix (lockfile integrity), masks, and plain words or names."""
-    if not value or value[0] in "$%@&*#!~:" or any(c in value for c in "{}()[]<>\\ \t"):
+    if not value or value[0] in "$%&~:" or any(c in value for c in "{}()[]<>\\ \t"):
         return False
+    if value[0] in "@*#!" and not _punctuated_password(value):
+        return False  # a decorator, a mention, a glob, a colour, a YAML tag or a negation
     if _CONCATENATED_NAME.fullmatch(value):
         return False  # ``"+name+"``: the quotes close and reopen around code (``"a: "+name+", b"``)
     lowered = value.lower()
