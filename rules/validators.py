@@ -416,6 +416,8 @@ def _punctuated_password(value: str) -> bool:
     )
 
 
+# Three or more name pieces joined by colons, two of them plain words: a domain-separation label or a URN.
+_NAMESPACED_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,15}(?::[A-Za-z][A-Za-z0-9_-]{0,15}){2,}")
 _CONCATENATED_NAME = re.compile(r"\+[A-Za-z_$][\w$.]*\+")
 
 
@@ -429,6 +431,8 @@ def _literal_value(value: str) -> bool:
         return False  # a decorator, a mention, a glob, a colour, a YAML tag or a negation
     if _CONCATENATED_NAME.fullmatch(value):
         return False  # ``"+name+"``: the quotes close and reopen around code (``"a: "+name+", b"``)
+    if _NAMESPACED_LABEL.fullmatch(value) and sum(p.isalpha() and len(p) >= 3 for p in value.split(":")) >= 2:
+        return False  # ``joserfc:OKP:HKDF:Ed25519``, ``urn:ietf:params``: a label spelt in name pieces
     lowered = value.lower()
     if lowered.startswith(("data:", "http:", "https:", "file:", "/", "./", "../", "~/")) or "://" in value:
         return False
