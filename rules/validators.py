@@ -604,8 +604,9 @@ def is_random_letters(value: str) -> bool:
 
 _MIN_HEX_KEY = 16
 # Under a name that says token or key, shorter hex values count too: test fixtures and smaller APIs use
-# 12- and 14-digit tokens. Twelve digits of random hex reach 3 bits of entropy nine times in ten; counting
-# and repeated digits (``aabbccdd1122``) do not.
+# 12- and 14-digit tokens. The 3-bit entropy floor keeps out counting and repeated digits
+# (``aabbccdd1122``) at a price: random hex reaches it about half the time at 12 digits, 85 % at 16 and
+# nearly always at 32 (measured on 20,000 draws each).
 _MIN_HEX_TOKEN = 12
 
 
@@ -638,9 +639,10 @@ _PASSWORD_DIGITS_MIN = 2
 
 def _password_value(value: str) -> bool:
     """A value that looks generated, for a name that says *password*: what ``credential_value`` accepts,
-    and also the letters-then-digits shape people and generators give passwords (``xkegs320``,
-    ``pbn_345800``), whose entropy is too low for the key floor. The letters must not read as words
-    (``hello123``, ``user2019``) and the value must not be hex (a short digest or id)."""
+    and also letters mixed with digits as people and simple generators make passwords (``xkegs320``,
+    ``pbn_345800``: three letters and two digits at least), whose entropy is too low for the key floor.
+    The letters must not read as words (``hello123``, ``user2019``) and the value must not be hex (a
+    short digest or id)."""
     if _credential_value(value):
         return True
     if not _LETTERS_AND_DIGITS.fullmatch(value) or _HEX.match(value):

@@ -367,7 +367,8 @@ def _prefer_specific(
     candidates: list[_Candidate], order: dict[str, int]
 ) -> tuple[list[_Candidate], list[_Candidate]]:
     """A provider rule and a generic assignment rule often match the same value; report the provider's.
-    The generic match is still hidden: its span may reach further (``password = "Summer!sk_live_…"``)."""
+    The generic match is still hidden: its span may reach further (``password = "Summer!sk_live_…"``).
+    Two generic rules matching the same span report it once, as the rule listed first (``order``)."""
     specific = [c for c in candidates if c.rule.provider != GENERIC_PROVIDER]
     if len(specific) == len(candidates):
         return candidates, []
