@@ -93,6 +93,7 @@ class Engine:
 
     def __init__(self, rules: Sequence[Rule], *, prefer_hyperscan: bool = True) -> None:
         self.rules = tuple(r for r in rules if r.pattern)
+        self._order = {rule.id: n for n, rule in enumerate(self.rules)}
         keywords: list[str] = []
         index: dict[str, int] = {}
         rules_of: list[list[int]] = []
@@ -253,7 +254,7 @@ class Engine:
             elif self._decode_basic in kids:
                 candidates.extend(self._decoded(data, _basic_values(data)))
         unique, overlapped = _dedupe(candidates)
-        reported, superseded = _prefer_specific(unique)
+        reported, superseded = _prefer_specific(unique, self._order)
         return reported, overlapped + superseded
 
     def _decoded(self, data: bytes, spans: list[tuple[int, int]]) -> list[_Candidate]:
@@ -371,12 +372,24 @@ def _dedupe(candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_Candi
     return unique, overlapped
 
 
-def _prefer_specific(candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_Candidate]]:
+def _prefer_specific(
+    candidates: list[_Candidate], order: dict[str, int]
+) -> tuple[list[_Candidate], list[_Candidate]]:
     """A provider rule and a generic assignment rule often match the same value; report the provider's.
-    The generic match is still hidden: its span may reach further (``password = "Summer!sk_live_…"``)."""
+    The generic match is still hidden: its span may reach further (``password = "Summer!sk_live_…"``).
+    Two generic rules matching the same span report it once, as the rule listed first (``order``)."""
     specific = [c for c in candidates if c.rule.provider != GENERIC_PROVIDER]
     if len(specific) == len(candidates):
         return candidates, []
+    # Generic rules overlap by design (a password-named pair is also a secret-named one): the same
+    # secret is reported once, by the rule that comes first in the catalogue.
+    seen: set[tuple[int, int]] = set()
+    repeated: list[_Candidate] = []
+    generic: list[_Candidate] = []
+    for c in sorted((c for c in candidates if c.rule.provider == GENERIC_PROVIDER), key=lambda c: order[c.rule.id]):
+        (repeated if (c.start, c.end) in seen else generic).append(c)
+        seen.add((c.start, c.end))
+    candidates = specific + generic
     kept = list(specific)
     superseded: list[_Candidate] = []
     ordered = sorted(specific, key=lambda s: s.start)
@@ -391,7 +404,7 @@ def _prefer_specific(candidates: list[_Candidate]) -> tuple[list[_Candidate], li
         before = bisect_left(starts, c.end)  # specific spans starting before c ends
         overlaps = before > 0 and reach[before - 1] > c.start
         (superseded if overlaps else kept).append(c)
-    return kept, superseded
+    return kept, superseded + repeated
 
 
 def _context_near(

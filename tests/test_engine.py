@@ -247,6 +247,15 @@ def test_generic_rule_yields_to_a_specific_rule_on_the_same_value(rng: random.Ra
     assert [f.rule_id for f in _scan(engine, f'secret = "{other}"')] == ["PG993"]
 
 
+def test_two_generic_rules_on_the_same_value_report_it_once_by_the_first_listed(rng: random.Random) -> None:
+    named = _rule("PG994", r"""password\s*=\s*"(?P<secret>[^"]{8,})\"""", ("password",), provider="generic")
+    any_name = _rule("PG993", r"""\w+\s*=\s*"(?P<secret>[^"]{8,})\"""", ("password",), provider="generic")
+    value = body(rng, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789", 20)
+    text = f'password = "{value}"'
+    assert [f.rule_id for f in _scan(Engine([named, any_name]), text)] == ["PG994"]
+    assert [f.rule_id for f in _scan(Engine([any_name, named]), text)] == ["PG993"]
+
+
 def test_keyword_far_from_its_match_on_a_long_line_still_bounded() -> None:
     # The pattern runs only within a window around the keyword on its line: a match that needs text
     # beyond that window is not found (the bound that keeps minified files linear).

@@ -56,6 +56,20 @@ def test_leetspeak_and_punctuated_stand_ins_are_weak(value: str) -> None:
     assert is_weak_password(value)
 
 
+def test_password_names_accept_letters_then_digits_but_not_words_or_hex() -> None:
+    password = CHECKS["password_value"]
+    rng = random.Random(11)
+    made = [
+        "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(rng.randint(4, 6)))
+        + "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 7)))
+        for _ in range(300)
+    ]
+    assert sum(map(password, made)) / len(made) > 0.9
+    assert not any(map(CREDENTIAL, ["xkqd2841", "vtz90315"]))  # the key floor alone misses them
+    for value in ["hello123", "user2019", "efcaca968673", "abc12", "sha256", "required"]:
+        assert not password(value), value
+
+
 def test_ids_pass_only_where_the_rule_accepts_them() -> None:
     uuid, sha1 = "b353b191-fd0b-ae5e-67bb-9d2759235937", "f29e11366e36ef3245ba9ea90ffe730c74d99bfd"
     assert not CREDENTIAL(uuid) and not CREDENTIAL(sha1)
