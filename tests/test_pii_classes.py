@@ -204,18 +204,95 @@ def test_ordinary_words_that_are_also_names_stay(default: PiiAnalyzer, text: str
 
 # -- policy ------------------------------------------------------------------------------------------------
 
-def test_default_policy_redacts_every_direct_identifier_and_no_optional_quasi_identifier() -> None:
+def test_default_policy_redacts_direct_identifiers_and_quasi_identifiers_in_personal_forms() -> None:
     assert set(DIRECT_IDENTIFIERS) <= set(DEFAULT_ENTITIES)
-    assert {"DATE_OF_BIRTH", "LOCATION"} <= set(DEFAULT_ENTITIES)
-    assert not {"AGE", "ZIP_CODE", "DATE_TIME", "NRP", "ORGANIZATION"} & set(DEFAULT_ENTITIES)
+    quasi = {"DATE_OF_BIRTH", "AGE", "ZIP_CODE", "LOCATION", "NRP", "COMPANY", "PERSONAL_URL"}
+    assert quasi <= set(DEFAULT_ENTITIES)
+    # Every date, every organisation the model guesses, every link: a policy adds them.
+    assert not {"DATE", "DATE_TIME", "ORGANIZATION", "URL"} & set(DEFAULT_ENTITIES)
 
 
-def test_ages_are_kept_by_default_and_redacted_when_the_policy_asks(
+def test_ages_and_dates_of_birth_are_redacted_by_default_other_dates_when_the_policy_asks(
     default: PiiAnalyzer, everything: PiiAnalyzer
 ) -> None:
-    text = "The patient, a 47-year-old carpenter, was born on 3 May 1978."
-    assert found(default, text) == [("3 May 1978", "DATE_OF_BIRTH")]
-    assert ("47", "AGE") in found(everything, text)
+    text = "The patient, a 47-year-old carpenter, was born on 3 May 1978 and seen on 12 June 2023."
+    assert found(default, text) == [("47", "AGE"), ("3 May 1978", "DATE_OF_BIRTH")]
+    assert ("12 June 2023", "DATE") in found(everything, text)
+
+
+# -- companies ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Please send the invoice to Larkspur Analytics Ltd before Friday.", "Larkspur Analytics Ltd"),
+        ("Brenner & Sohn GmbH shipped the parts two weeks late.", "Brenner & Sohn GmbH"),
+        ("The claim against Quilmes Textil S.A. was settled.", "Quilmes Textil S.A."),
+        ("Our supplier HANBIT PRECISION CO., LTD. raised prices.", "HANBIT PRECISION CO., LTD."),
+        ("Our Veltrano Group account was suspended yesterday.", "Veltrano Group"),
+        ("I work at Oakridge Dental and my shifts keep changing.", "Oakridge Dental"),
+        ("She has been employed by Northwind Traders since spring.", "Northwind Traders"),
+    ],
+)
+def test_registered_company_names_and_employers(default: PiiAnalyzer, text: str, name: str) -> None:
+    assert covered(default, text, name, "COMPANY")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Working Group meets every second Monday.",
+        "The Company shall notify the Buyer in writing within ten days.",
+        "Our team uses Slack, Jira and GitHub Actions for CI.",
+        "Summarize the Apple earnings call from last quarter.",
+        "I work at night and sleep in the morning.",
+    ],
+)
+def test_brands_and_generic_organisation_words_stay(default: PiiAnalyzer, text: str) -> None:
+    assert not {kind for _, kind in found(default, text)} & {"COMPANY", "ORGANIZATION"}
+
+
+# -- nationalities, religions, political groups ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("As a Sikh nurse I was asked to remove my turban.", "Sikh"),
+        ("My neighbours are Portuguese and very kind.", "Portuguese"),
+    ],
+)
+def test_origin_and_belief_are_redacted(default: PiiAnalyzer, text: str, value: str) -> None:
+    assert hidden(default, text, value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Translate this paragraph into German, please.",
+        "She speaks Spanish and French fluently.",
+        "Reply in Portuguese only.",
+        "We need Japanese subtitles for the trailer.",
+    ],
+)
+def test_languages_are_not_nationalities(default: PiiAnalyzer, text: str) -> None:
+    assert "NRP" not in {kind for _, kind in found(default, text)}
+
+
+# -- postcodes and links -----------------------------------------------------------------------------------
+
+
+def test_uk_postcodes_need_no_label_but_road_names_are_not_postcodes(default: PiiAnalyzer) -> None:
+    assert covered(default, "The flat is near EC1A 1BB, second floor.", "EC1A 1BB", "ZIP_CODE")
+    assert "ZIP_CODE" not in {kind for _, kind in found(default, "Take the A1 north, then the M25.")}
+
+
+def test_personal_links_are_redacted_documentation_links_stay(default: PiiAnalyzer) -> None:
+    mine = "My portfolio: https://www.lena-kowalczyk.example/work"
+    assert covered(default, mine, "https://www.lena-kowalczyk.example/work", "PERSONAL_URL")
+    docs = "Read https://docs.python.org/3/library/re.html and explain lookbehind."
+    assert found(default, docs) == []
 
 
 @pytest.mark.parametrize(

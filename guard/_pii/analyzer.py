@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from prodguard.errors import ConfigError
 from prodguard.guard._pii.address import address_spans
 from prodguard.guard._pii.names import NameFinder, NameLists
+from prodguard.guard._pii.organizations import company_spans
 from prodguard.guard._pii.types import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
@@ -163,7 +164,7 @@ class PiiAnalyzer:
         passes = self._prefilters.get
         entities = [e for e in self._pattern_entities if passes(e, _always)(text)]
         run_ner = self._ner_engine is not None and bool(self._ner_entities)
-        if not entities and not run_ner:
+        if not entities and not run_ner and "COMPANY" not in self.settings.entities:
             return ()
         nlp = self._nlp.nlp_model
         assert nlp is not None  # loaded in __init__
@@ -190,9 +191,12 @@ class PiiAnalyzer:
                 # No exception chaining: the cause's message may quote the text being analyzed.
                 raise PiiUnavailable("PII analysis failed inside the analyzer") from None
         spans = _resolve(results)
+        lexicon = self._nlp.lexicon
+        is_word = lexicon.is_word if lexicon else None
         if "STREET_ADDRESS" in self.settings.entities:
-            lexicon = self._nlp.lexicon
-            spans = address_spans(text, spans, lexicon.is_word if lexicon else None)
+            spans = address_spans(text, spans, is_word)
+        if "COMPANY" in self.settings.entities:
+            spans = company_spans(text, spans, is_word)
         if "PERSON" in self.settings.entities:
             if self._names is not None:
                 spans = self._names.spans(text, spans)

@@ -37,6 +37,7 @@ from spacy.pipeline import EntityRecognizer
 from spacy.strings import StringStore
 from spacy.tokens import Doc
 
+from prodguard.guard._pii.nrp import is_language_mention
 from prodguard.guard._pii.types import PiiUnavailable
 
 # spaCy labels -> Presidio entity names; anything else (CARDINAL, MONEY, ...) is dropped.
@@ -285,6 +286,10 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
                 if ent.label_ in _MISTAKEN_FOR_NAMES and self._person_shaped(text, base, piece, start, end):
                     label, score = "PERSON", RELABELLED_SCORE
                 if label is None:
+                    continue
+                if label == "NRP" and is_language_mention(
+                    text, base + piece[start].idx, base + piece[end - 1].idx + len(piece[end - 1].text)
+                ):
                     continue
                 if label in _NAMES:
                     # The small model tags "Q3", "INC0042", "v1.2.0" and "PO 2025-8639" as people and places;

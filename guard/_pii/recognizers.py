@@ -63,7 +63,12 @@ from presidio_analyzer.predefined_recognizers import (
 from prodguard.errors import ConfigError
 from prodguard.guard._pii.context import CONTEXT_ENTITIES, ContextRuleRecognizer
 from prodguard.guard._pii.phone import ContextPhoneRecognizer
-from prodguard.guard._pii.shapes import ProdguardPersonCueRecognizer, ProdguardStreetAddressRecognizer
+from prodguard.guard._pii.shapes import (
+    ProdguardFullDateRecognizer,
+    ProdguardPersonCueRecognizer,
+    ProdguardPostcodeRecognizer,
+    ProdguardStreetAddressRecognizer,
+)
 from prodguard.guard._pii.types import DEFAULT_ENTITIES, NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
 
 # -- email ----------------------------------------------------------------------------------------------
@@ -478,6 +483,8 @@ PREFILTERS: dict[str, Callable[[str], bool]] = {
     **dict.fromkeys(
         ("US_PASSPORT", "MEDICAL_LICENSE", "STREET_ADDRESS", *sorted(CONTEXT_ENTITIES)), _DIGIT
     ),
+    "DATE": _DIGIT,
+    "PERSONAL_URL": lambda text: "http" in text or "www." in text,
     # For these the test gates the pattern recognizers only; NER runs in its own pass.
     "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None or "day" in text,
 }
@@ -501,6 +508,8 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]]
     # Labelled values (one ContextRuleRecognizer for all of them, added by build_registries). Stock
     # UsLicenseRecognizer takes any 9-digit number and most words with a digit; ours needs the label.
     **{entity: lambda s: [] for entity in sorted(CONTEXT_ENTITIES)},
+    "ZIP_CODE": lambda s: [ProdguardPostcodeRecognizer()],  # and the labelled rule
+    "DATE": lambda s: [ProdguardFullDateRecognizer()],
     "US_BANK_NUMBER": lambda s: [UsBankRecognizer()],
     "UK_NHS": lambda s: [NhsRecognizer()],
     "MEDICAL_LICENSE": lambda s: [MedicalLicenseRecognizer()],

@@ -1,0 +1,35 @@
+"""When an NRP word (nationality, religion, political group) names a language instead of people.
+
+The small spaCy model labels "German" in "translate this into German" as a nationality. Redacting it
+would leave "translate this into <NRP_1>", a prompt no model can answer, and a language says nothing
+about the person asking. So an NRP span is dropped when a language cue stands before it ("into",
+"speak", "translate", "fluent in", "reply in") or after it ("-speaking", "speaker", "translation"),
+including the later members of a list ("speaks Spanish and French").
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words right before the span that make it a language: "into German", "in French, please".
+_BEFORE_DIRECT = re.compile(r"(?i:\b(?:into|in|from|to|speaks?|spoke|speaking|learn(?:s|ed|ing)?|native|fluent)[ \t]+)$")
+# A language verb a few words earlier, the span closing a list: "speak Czech, Polish and Slovak".
+_BEFORE_LIST = re.compile(
+    r"(?i:\b(?:translat\w*|speak\w*|spoke|learn\w*|fluent|native|language\w*|writ\w*|repl\w*|answer\w*|respond\w*)"
+    r"\b[^.!?\n]{0,40}(?:,|\band\b|\bor\b)[ \t]*)$"
+)
+_AFTER = re.compile(r"(?i:^(?:-speaking|[ \t]+(?:speakers?|speaking|language|translation|version|subtitles|dub\w*)\b))")
+# After a bare preposition, a following word makes the span an adjective again ("in Italian restaurants").
+_PREPOSITION = re.compile(r"(?i:\b(?:in|from|to)[ \t]+)$")
+_FOLLOWED_BY_WORD = re.compile(r"^[ \t]+(?!(?:please|only|instead|too|also|and|or|with|for|so|if|as|but)\b)[a-z]{3,}")
+
+
+def is_language_mention(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` (an NRP span) names a language here, not people's origin or belief."""
+    before, after = text[max(0, start - 80) : start], text[end : end + 30]
+    if _AFTER.match(after):
+        return True
+    if _BEFORE_DIRECT.search(before):
+        # "in French, please" yes; "in Italian restaurants" no (a noun follows: the adjective is about it).
+        return not (_PREPOSITION.search(before) and _FOLLOWED_BY_WORD.match(after))
+    return _BEFORE_LIST.search(before) is not None

@@ -1,0 +1,118 @@
+"""Company names that say who someone is or does business with: registered names and employers.
+
+The small spaCy model tags products, software and acronyms as organisations ("Slack", "CI", "the Fed"),
+so its ORGANIZATION label is not redacted by default. Two narrower classes are (entity ``COMPANY``):
+
+- a *registered* name: capitalised words ending in a legal form ("Larkspur Analytics Ltd",
+  "Brenner & Sohn GmbH", "Quilmes Textil S.A.", "Hanbit Co., Ltd."). People write well-known brands
+  without their legal form; with it, the name usually comes from a contract, an invoice or a support
+  ticket: someone's customer, supplier or employer. Words that only suggest an organisation ("Group",
+  "Holdings", "Labs", ...) count when the name also has a word that is not English or an acronym
+  ("Veltrano Group" yes, "Working Group" no).
+- an *employer*: the capitalised name after "I work at/for", "employed by", "my employer", "job at".
+  Employer, job title and town together single most people out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import regex
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from prodguard.guard._pii.types import PiiSpan
+
+COMPANY_SCORE = 0.7
+# Spans a company name replaces when they overlap it: NER guesses on the same words.
+_GUESSES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
+
+# A word of a name: starts with a capital or digit; "&", "+", "*", "/", "-" and inner dots allowed
+# ("W&T", "E*Trade", "MOLD-TEK", "LYX.FTSE"); a final dot ends the word (sentence end or abbreviation).
+_WORD = r"[\p{Lu}\d](?:[\p{L}\d&'’+*/-]|\.(?=[\p{L}\d]))*"
+_FIRST = r"(?=[\p{Lu}\d&'’+*/.-]*\p{L})[\p{Lu}\d](?:[\p{L}\d&'’+*/-]|\.(?=[\p{L}\d]))*"
+_JOIN = r"(?:of|and|&|de|du|des|der|den|van|von|für|und|y|e|the|la|le|di|da|del)"
+_RUN = rf"{_FIRST}(?:[ \t]+(?:{_JOIN}[ \t]+)*{_WORD}){{0,5}}"
+# Legal forms (case as registered; upper-case variants for names written in capitals).
+_LEGAL = (
+    r"(?:Inc|Incorporated|Ltd|Limited|LLC|L\.L\.C|LLP|LP|PLC|Plc|plc|GmbH|AG|KGaA|KG|SE|S\.A|SA|SAS|SARL|S\.p\.A|SpA|"
+    r"S\.r\.l|Srl|B\.V|BV|N\.V|NV|Oyj|Oy|AB|ASA|A/S|ApS|Pty|Pte|Sdn|Bhd|Tbk|Ltda|K\.K|Corp|Corporation|Co|"
+    r"Company|INC|LTD|LIMITED|CORP|CORPORATION|CO|COMPANY|GMBH)\.?"
+)
+_WEAK = (
+    r"(?:Group|Holdings?|Partners|Trust|Fund|Capital|Ventures|Labs|Systems|Technologies|Industries|Bancorp|"
+    r"Therapeutics|Pharmaceuticals|Realty|Acquisition|Enterprises|Consulting|GROUP|HOLDINGS)"
+)
+_END = r"(?![\p{L}\d&])"
+_REGISTERED = regex.compile(
+    rf"(?<![\p{{L}}\d&'’+*/.-])(?P<name>{_RUN}),?[ \t]+(?P<form>{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*){_END}"
+)
+_SUGGESTED = regex.compile(rf"(?<![\p{{L}}\d&'’+*/.-])(?P<name>{_RUN})[ \t]+(?P<form>{_WEAK}){_END}")
+_EMPLOYER = regex.compile(
+    r"(?i:\b(?:work(?:s|ed|ing)?[ \t]+(?:for|at)|employed[ \t]+(?:by|at|with)|(?:job|position|internship)[ \t]+at|"
+    r"(?:my|our|his|her|their)[ \t]+employer(?:[ \t]+is)?[ \t]*[,:]?))[ \t]+"
+    rf"(?:(?:the|The)[ \t]+)?(?P<name>{_RUN})(?:,?[ \t]+{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*)?{_END}"
+)
+_KEYWORDS = regex.compile(rf"{_LEGAL}{_END}|{_WEAK}{_END}|(?i:work|employ|job|position|internship)")
+
+
+def company_spans(text: str, spans: list[PiiSpan], is_word: Callable[[str], bool] | None) -> list[PiiSpan]:
+    """``spans`` plus COMPANY spans for registered names and employers (see the module docstring).
+
+    A company span absorbs overlapping NER guesses and stays out of pattern detections; ``is_word``
+    (the English lexicon) judges the suggestive words, which are skipped without it."""
+    if _KEYWORDS.search(text) is None:
+        return spans
+    found: list[tuple[int, int]] = []
+    for match in _REGISTERED.finditer(text, timeout=0.1):
+        start = _trim(text, match.start("name"), match.end("name"))
+        if start is not None:
+            found.append((start, match.end()))
+    if is_word is not None:
+        for match in _SUGGESTED.finditer(text, timeout=0.1):
+            start = _trim(text, match.start("name"), match.end("name"))
+            if start is not None and any(_distinctive(w, is_word) for w in text[start : match.end("name")].split()):
+                found.append((start, match.end()))
+    for match in _EMPLOYER.finditer(text, timeout=0.1):
+        start = _trim(text, match.start("name"), match.end("name"))
+        if start is not None:
+            found.append((start, match.end()))
+    return _merge(spans, found)
+
+
+def _trim(text: str, start: int, end: int) -> int | None:
+    """Skip leading words that open the sentence rather than the name ("The", "Our", "At"); None when
+    nothing but such words is left ("The Company shall ...")."""
+    for word in regex.finditer(r"\S+", text[start:end]):
+        if word.group().lower() not in STOP_WORDS:
+            return start + word.start()
+    return None
+
+
+def _distinctive(word: str, is_word: Callable[[str], bool]) -> bool:
+    """Not an English word, or an acronym: what makes "Veltrano Group" a name and "Working Group" not."""
+    letters = "".join(ch for ch in word if ch.isalpha())
+    if len(letters) >= 2 and letters.isupper():
+        return True
+    lower = letters.lower()
+    if len(lower) <= 2 or is_word(lower):
+        return False
+    # Inflected forms are English too ("Working", "United"): the lexicon holds base forms only.
+    for suffix, bases in (("ing", ("", "e")), ("ed", ("", "e")), ("ers", ("er",)), ("er", ("", "e"))):
+        if lower.endswith(suffix) and any(is_word(lower[: -len(suffix)] + base) for base in bases):
+            return False
+    return True
+
+
+def _merge(spans: list[PiiSpan], found: list[tuple[int, int]]) -> list[PiiSpan]:
+    result = list(spans)
+    for start, end in sorted(found):
+        if start >= end:
+            continue
+        overlapping = [s for s in result if s.start < end and start < s.end]
+        if any(s.entity_type not in _GUESSES and s.entity_type != "COMPANY" for s in overlapping):
+            continue  # a pattern detection (e-mail, address, ...) already covers part of it
+        for span in overlapping:
+            start, end = min(start, span.start), max(end, span.end)
+            result.remove(span)
+        result.append(PiiSpan(start, end, "COMPANY", COMPANY_SCORE))
+    return sorted(result)
