@@ -280,6 +280,36 @@ def test_languages_are_not_nationalities(default: PiiAnalyzer, text: str) -> Non
     assert "NRP" not in {kind for _, kind in found(default, text)}
 
 
+# -- places ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("We moved here from Kirkwall two winters ago.", "Kirkwall"),
+        ("My aunt still lives in VALLDEMOSSA with her goats.", "VALLDEMOSSA"),
+        ("I'm originally from Tromsø, so the cold is fine.", "Tromsø"),
+        ("She flew to Puerto Natales for the trek.", "Puerto Natales"),
+        ("Portugal was wonderful last spring.", "Portugal"),
+    ],
+)
+def test_places_where_people_live_or_travel(default: PiiAnalyzer, text: str, place: str) -> None:
+    assert covered(default, text, place, "LOCATION")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We moved to Postgres after the outage.",
+        "Customer says the parcel never arrived.",
+        "Budget approval is pending from finance.",
+        "Mercury is the closest planet to the sun.",
+    ],
+)
+def test_tools_and_sentence_openers_are_not_places(default: PiiAnalyzer, text: str) -> None:
+    assert "LOCATION" not in {kind for _, kind in found(default, text)}
+
+
 # -- postcodes and links -----------------------------------------------------------------------------------
 
 

@@ -259,7 +259,9 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
             if not word[:1].isupper() or not any(ch.islower() for ch in word) or word.lower() in STOP_WORDS:
                 continue
             # A capital at the start of a sentence says nothing: "Summarize", "Thanks", "Order" are words.
-            if self.lexicon.is_word(word.lower()) and _sentence_start(text, start):
+            # Proper nouns in the lexicon ("Belgium", "Oslo") are nouns and nothing else; a capital on a verb,
+            # adjective or plural opens a sentence ("Summarize", "Great", "Thanks").
+            if self.lexicon.is_word(word.lower()) and _sentence_start(text, start) and not self.lexicon.is_noun_only(word.lower()):
                 continue
             if skip and any(lo <= start < hi for lo, hi in skip):
                 continue
@@ -407,6 +409,10 @@ class Lexicon:
     def is_modifier(self, lower: str) -> bool:
         """An adjective or adverb ("german", "frank", "rosy")."""
         return lower in self.modifiers
+
+    def is_noun_only(self, lower: str) -> bool:
+        """A noun and no other part of speech ("belgium", "customer"; not "order", "report")."""
+        return lower in self.nouns and lower not in self.verbs and lower not in self.modifiers
 
     def is_plural_noun(self, lower: str) -> bool:
         """ "teams", "boxes", "stories" (but not "nunes", "jones": surnames are not plurals of "nun", "jone")."""

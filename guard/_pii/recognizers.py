@@ -64,8 +64,10 @@ from prodguard.errors import ConfigError
 from prodguard.guard._pii.context import CONTEXT_ENTITIES, ContextRuleRecognizer
 from prodguard.guard._pii.phone import ContextPhoneRecognizer
 from prodguard.guard._pii.shapes import (
+    PLACE_CUE_KEYWORDS,
     ProdguardFullDateRecognizer,
     ProdguardPersonCueRecognizer,
+    ProdguardPlaceCueRecognizer,
     ProdguardPostcodeRecognizer,
     ProdguardStreetAddressRecognizer,
 )
@@ -484,6 +486,7 @@ PREFILTERS: dict[str, Callable[[str], bool]] = {
         ("US_PASSPORT", "MEDICAL_LICENSE", "STREET_ADDRESS", *sorted(CONTEXT_ENTITIES)), _DIGIT
     ),
     "DATE": _DIGIT,
+    "LOCATION": _has(PLACE_CUE_KEYWORDS),
     "PERSONAL_URL": lambda text: "http" in text or "www." in text,
     # For these the test gates the pattern recognizers only; NER runs in its own pass.
     "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None or "day" in text,
@@ -499,6 +502,7 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]]
     "IP_ADDRESS": lambda s: ip_recognizers(),
     "STREET_ADDRESS": lambda s: [ProdguardStreetAddressRecognizer()],
     "PERSON": lambda s: [ProdguardPersonCueRecognizer()],
+    "LOCATION": lambda s: [ProdguardPlaceCueRecognizer()],
     "DATE_TIME": lambda s: [DateRecognizer(), date_words_recognizer()],
     "CRYPTO": lambda s: [CryptoRecognizer()],
     "URL": lambda s: [UrlRecognizer()],

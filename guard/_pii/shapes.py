@@ -236,3 +236,41 @@ class ProdguardPostcodeRecognizer(PatternRecognizer):
             patterns=[Pattern("UK postcode", r"(?<![\w-])[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[ABD-HJLNP-UW-Z]{2}\b", 0.6)],
             global_regex_flags=_CASED,
         )
+
+
+# -- places after residence and travel cues ---------------------------------------------------------------
+
+# Where someone lives, comes from or travels to. The small model calls many towns PRODUCT or nothing
+# ("from Cyprus", "in STEINPARZ"); after these cues a capitalised run is a place. Plain "moved to" and
+# "I'm in" are left out: "we moved to Postgres", "I'm in Slack".
+_PLACE_CUE = (
+    r"(?i:\b(?:(?:live[sd]?|living|grew[ \t]+up|raised|based|originally|stay(?:s|ed|ing)?|settled)[ \t]+"
+    r"(?:here[ \t]+|there[ \t]+)?(?:in|from|near)|(?:come|comes|came)[ \t]+from|"
+    r"moved[ \t]+(?:here|there|back|away)[ \t]+(?:from|to)|(?:flew|flying|fly|travel(?:l?ing|l?ed|s)?|trip|holiday|"
+    r"vacation|journey|relocat(?:e|ed|ing)|arrived|arriving|emigrated|immigrated)[ \t]+(?:to|in|at|from)|"
+    r"home[ \t]?(?:city|town)(?:[ \t]+(?:of|is|was))?|hometown(?:[ \t]+(?:of|is|was))?):?)"
+)
+_PLACE_WORD = r"\p{Lu}[\p{L}'’-]*"
+_PLACE = rf"{_PLACE_WORD}(?:[ \t]+(?:(?:de|la|le|am|an|upon|on|sur|del|di|da)[ \t]+)?{_PLACE_WORD}){{0,2}}"
+PLACE_CUE_KEYWORDS = re.compile(
+    r"liv|grew|raised|based|origin|stay|settled|from|moved|fl[eyi]|travel|trip|holiday|vacation|journey|relocat|"
+    r"arriv|emigrat|immigrat|home",
+    re.IGNORECASE,
+)
+
+
+class ProdguardPlaceCueRecognizer(PatternRecognizer):
+    """A capitalised place name after "lives in", "grew up in", "originally from", "flew to", "home city":
+    where a person lives or goes narrows them down, whatever the model makes of the name."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="LOCATION",
+            name="ProdguardPlaceCueRecognizer",
+            patterns=[Pattern("place after cue", rf"(?<={_PLACE_CUE}[ \t]+){_PLACE}(?![\p{{L}}\d])", 0.6)],
+            global_regex_flags=_CASED,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        first = pattern_text.split()[0].lower()
+        return first in STOP_WORDS or first in _NOT_NAMES
