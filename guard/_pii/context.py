@@ -151,7 +151,7 @@ RULES: tuple[ContextRule, ...] = (
             ("Ana Ruiz, 61 years old, asked", "61"),
         ),
         ("This 2 step process is easy.", "a 3.5 rating", "a 10 year warranty"),
-        keywords=("year", "yr", "yo", "y/o"),
+        keywords=("year", "yr", " yo", "y/o"),
         gap=2,
     ),
     ContextRule(
@@ -168,7 +168,7 @@ RULES: tuple[ContextRule, ...] = (
             ("Guess what, I'm 52.", "52"),
         ),
         ("He turned 3 pages.", "turning 90 degrees left", "I'm 5 minutes late", "she's 2 steps ahead"),
-        keywords=("age", "turn", "when", "i'm", "im", "i am", "he", "she"),
+        keywords=("age", "turn", "when", "i'm", "i’m", " im ", "i am", "he's", "he’s", "he is"),
         gap=2,
     ),
     ContextRule(
@@ -229,6 +229,8 @@ class ContextRuleRecognizer(LocalRecognizer):
             # break ("Passport number:\n912803456") but no digit.
             regex.compile(
                 rf"(?i:{r.label})[^\n\d]{{0,{r.gap}}}?(?:\n[^\n\d]{{0,{r.gap}}}?)?(?<![^\W\d])(?P<value>{r.value})"
+                if r.label
+                else rf"(?P<value>{r.value})"  # the value carries its own context ("34 years old")
             )
             for r in self.rules
         )

@@ -43,16 +43,17 @@ _WEAK = (
     r"Therapeutics|Pharmaceuticals|Realty|Acquisition|Enterprises|Consulting|GROUP|HOLDINGS)"
 )
 _END = r"(?![\p{L}\d&])"
-_REGISTERED = regex.compile(
-    rf"(?<![\p{{L}}\d&'’+*/.-])(?P<name>{_RUN}),?[ \t]+(?P<form>{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*){_END}"
-)
-_SUGGESTED = regex.compile(rf"(?<![\p{{L}}\d&'’+*/.-])(?P<name>{_RUN})[ \t]+(?P<form>{_WEAK}){_END}")
+# Legal forms and suggestive words are found first (one cheap pass); only then is the name before them
+# looked for, in a short window ending where they start.
+_FORM = regex.compile(rf"(?<![\p{{L}}\d&])(?:(?P<legal>{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*)|(?P<weak>{_WEAK})){_END}")
+_NAME_BEFORE = regex.compile(rf"(?<![\p{{L}}\d&'’+*/.-])(?P<name>{_RUN})(?P<comma>,?)[ \t]+$")
+_WINDOW = 120
 _EMPLOYER = regex.compile(
     r"(?i:\b(?:work(?:s|ed|ing)?[ \t]+(?:for|at)|employed[ \t]+(?:by|at|with)|(?:job|position|internship)[ \t]+at|"
     r"(?:my|our|his|her|their)[ \t]+employer(?:[ \t]+is)?[ \t]*[,:]?))[ \t]+"
-    rf"(?:(?:the|The)[ \t]+)?(?P<name>{_RUN})(?:,?[ \t]+{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*)?{_END}"
+    rf"(?P<name>{_RUN})(?:,?[ \t]+{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*)?{_END}"
 )
-_KEYWORDS = regex.compile(rf"{_LEGAL}{_END}|{_WEAK}{_END}|(?i:work|employ|job|position|internship)")
+_EMPLOYER_WORDS = ("work", "employ", "job at", "position at", "internship at")
 
 
 def company_spans(text: str, spans: list[PiiSpan], is_word: Callable[[str], bool] | None) -> list[PiiSpan]:
@@ -60,22 +61,26 @@ def company_spans(text: str, spans: list[PiiSpan], is_word: Callable[[str], bool
 
     A company span absorbs overlapping NER guesses and stays out of pattern detections; ``is_word``
     (the English lexicon) judges the suggestive words, which are skipped without it."""
-    if _KEYWORDS.search(text) is None:
-        return spans
     found: list[tuple[int, int]] = []
-    for match in _REGISTERED.finditer(text, timeout=0.1):
-        start = _trim(text, match.start("name"), match.end("name"))
-        if start is not None:
-            found.append((start, match.end()))
-    if is_word is not None:
-        for match in _SUGGESTED.finditer(text, timeout=0.1):
+    for form in _FORM.finditer(text, timeout=0.1):
+        weak = form.group("weak") is not None
+        lo = max(0, form.start() - _WINDOW)
+        before = _NAME_BEFORE.search(text, lo, form.start(), timeout=0.1)
+        if before is None or (weak and before.group("comma")):
+            continue
+        start = _trim(text, before.start("name"), before.end("name"))
+        if start is None:
+            continue
+        words = text[start : before.end("name")].split()
+        if weak and (is_word is None or not any(_distinctive(w, is_word) for w in words)):
+            continue
+        found.append((start, form.end()))
+    lowered = text.lower()
+    if any(word in lowered for word in _EMPLOYER_WORDS):
+        for match in _EMPLOYER.finditer(text, timeout=0.1):
             start = _trim(text, match.start("name"), match.end("name"))
-            if start is not None and any(_distinctive(w, is_word) for w in text[start : match.end("name")].split()):
+            if start is not None:
                 found.append((start, match.end()))
-    for match in _EMPLOYER.finditer(text, timeout=0.1):
-        start = _trim(text, match.start("name"), match.end("name"))
-        if start is not None:
-            found.append((start, match.end()))
     return _merge(spans, found)
 
 
