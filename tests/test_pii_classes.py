@@ -274,6 +274,7 @@ def test_origin_and_belief_are_redacted(default: PiiAnalyzer, text: str, value: 
         "She speaks Spanish and French fluently.",
         "Reply in Portuguese only.",
         "We need Japanese subtitles for the trailer.",
+        "Compare Korean and Vietnamese grammar for a beginner.",
     ],
 )
 def test_languages_are_not_nationalities(default: PiiAnalyzer, text: str) -> None:
@@ -301,6 +302,7 @@ def test_places_where_people_live_or_travel(default: PiiAnalyzer, text: str, pla
     "text",
     [
         "We moved to Postgres after the outage.",
+        "Our team moved back to Trello after a month.",
         "Customer says the parcel never arrived.",
         "Budget approval is pending from finance.",
         "Mercury is the closest planet to the sun.",

@@ -18,7 +18,13 @@ _BEFORE_LIST = re.compile(
     r"(?i:\b(?:translat\w*|speak\w*|spoke|learn\w*|fluent|native|language\w*|writ\w*|repl\w*|answer\w*|respond\w*)"
     r"\b[^.!?\n]{0,40}(?:,|\band\b|\bor\b)[ \t]*)$"
 )
-_AFTER = re.compile(r"(?i:^(?:-speaking|[ \t]+(?:speakers?|speaking|language|translation|version|subtitles|dub\w*)\b))")
+# After the span (and after the rest of a list: "Chinese and Japanese writing"): "-speaking", "language",
+# "subtitles", "grammar", ...
+_AFTER = re.compile(
+    r"^(?:[ \t]*(?:,|and|or)[ \t]+[A-Z][a-z]+)*(?:-speaking|[ \t]+(?i:speakers?|speaking|language|languages|"
+    r"translation|translator|version|subtitles|dub\w*|writing|script|characters|grammar|words?|vocabulary|"
+    r"alphabet|dialects?|accent|lessons?|class(?:es)?|course|dictionary|keyboard|text|lyrics)\b)"
+)
 # After a bare preposition, a following word makes the span an adjective again ("in Italian restaurants").
 _PREPOSITION = re.compile(r"(?i:\b(?:in|from|to)[ \t]+)$")
 _FOLLOWED_BY_WORD = re.compile(r"^[ \t]+(?!(?:please|only|instead|too|also|and|or|with|for|so|if|as|but)\b)[a-z]{3,}")
