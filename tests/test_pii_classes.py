@@ -247,6 +247,8 @@ def test_registered_company_names_and_employers(default: PiiAnalyzer, text: str,
         "Our team uses Slack, Jira and GitHub Actions for CI.",
         "Summarize the Apple earnings call from last quarter.",
         "I work at night and sleep in the morning.",
+        "We moved the office to Boulder, CO last spring.",
+        "Should I buy the iPhone SE or wait?",
     ],
 )
 def test_brands_and_generic_organisation_words_stay(default: PiiAnalyzer, text: str) -> None:

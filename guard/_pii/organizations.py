@@ -32,11 +32,12 @@ _WORD = r"[\p{Lu}\d](?:[\p{L}\d&'’+*/-]|\.(?=[\p{L}\d]))*"
 _FIRST = r"(?=[\p{Lu}\d&'’+*/.-]*\p{L})[\p{Lu}\d](?:[\p{L}\d&'’+*/-]|\.(?=[\p{L}\d]))*"
 _JOIN = r"(?:of|and|&|de|du|des|der|den|van|von|für|und|y|e|the|la|le|di|da|del)"
 _RUN = rf"{_FIRST}(?:[ \t]+(?:{_JOIN}[ \t]+)*{_WORD}){{0,5}}"
-# Legal forms (case as registered; upper-case variants for names written in capitals).
+# Legal forms (case as registered; upper-case variants for names written in capitals). Left out as too
+# ambiguous: "SE" ("iPhone SE"), "LP" (a record), bare "CO" (Colorado: "Denver, CO").
 _LEGAL = (
-    r"(?:Inc|Incorporated|Ltd|Limited|LLC|L\.L\.C|LLP|LP|PLC|Plc|plc|GmbH|AG|KGaA|KG|SE|S\.A|SA|SAS|SARL|S\.p\.A|SpA|"
-    r"S\.r\.l|Srl|B\.V|BV|N\.V|NV|Oyj|Oy|AB|ASA|A/S|ApS|Pty|Pte|Sdn|Bhd|Tbk|Ltda|K\.K|Corp|Corporation|Co|"
-    r"Company|INC|LTD|LIMITED|CORP|CORPORATION|CO|COMPANY|GMBH)\.?"
+    r"(?:Inc|Incorporated|Ltd|Limited|LLC|L\.L\.C|LLP|L\.P|PLC|Plc|plc|GmbH|AG|KGaA|KG|S\.A|SA|SAS|SARL|S\.p\.A|SpA|"
+    r"SPA|S\.r\.l|Srl|B\.V|BV|N\.V|NV|Oyj|Oy|AB|ASA|A/S|ApS|Pty|Pte|Sdn|Bhd|Tbk|Ltda|K\.K|Corp|Corporation|Co|"
+    r"Company|INC|LTD|LIMITED|CORP|CORPORATION|CO(?=\.)|COMPANY|GMBH)\.?"
 )
 _WEAK = (
     r"(?:Group|Holdings?|Partners|Trust|Fund|Capital|Ventures|Labs|Systems|Technologies|Industries|Bancorp|"
