@@ -16,7 +16,7 @@ Entities (see ``DEFAULT_ENTITIES`` in ``_pii_types`` for which are redacted by d
 - ``AGE``: "34 years old", "34-year-old", "aged 34", "age: 34", "turned 34", "I'll turn 34.", "I'm 34.",
   "when she was 34", "at the age of 34" (not "under the age of 13": a rule about ages).
 - ``ZIP_CODE``: a postcode after zip / zip code / postcode / postal code / PLZ / code postal / CAP.
-- ``PERSONAL_URL``: a link to someone's own page or posts, or a share link: after "my website", "our
+- ``PERSONAL_URL``: a link to someone's own page or posts, or a share link: after "my website", "her
   blog", a "Website:" field, "shared … with you", "posted a photo".
 """
 
@@ -184,7 +184,8 @@ RULES: tuple[ContextRule, ...] = (
     ),
     ContextRule(
         "PERSONAL_URL",
-        r"\b(?:(?:my|our|his|her|their)[ \t]+(?:(?:personal|own|new|company)[ \t]+)?(?:web[ \t]?site|site|blog|"
+        # "my website", not "our website": a project's or a company's site is not about a person.
+        r"\b(?:(?:my|his|her)[ \t]+(?:(?:personal|own|new)[ \t]+)?(?:web[ \t]?site|site|blog|"
         r"home[ \t]?page|page|profile|portfolio|channel|cv|resume|shop|store)\b|(?:web[ \t]?site|home[ \t]?page|"
         r"blog|profile|portfolio|web|url)[ \t]*:|shared[ \t]+(?:[\w-]+[ \t]+){0,3}with[ \t]+(?:you|me|us)\b|"
         r"(?:posted|uploaded|shared)[ \t]+(?:(?:a|an|my|the|some|new|this)[ \t]+)?(?:photos?|pictures?|pics?|videos?|"
@@ -200,6 +201,7 @@ RULES: tuple[ContextRule, ...] = (
         (
             "The docs at https://docs.python.org/3/library/re.html explain it.",
             "Is my website secure if it uses http://localhost:8080 in dev?",
+            "To help, visit our website (https://project.example/contribute/).",
         ),
         keywords=("http", "www."),
         gap=8,

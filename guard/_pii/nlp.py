@@ -37,7 +37,7 @@ from spacy.pipeline import EntityRecognizer
 from spacy.strings import StringStore
 from spacy.tokens import Doc
 
-from prodguard.guard._pii.nrp import is_language_mention
+from prodguard.guard._pii.nrp import is_group_word, is_language_mention
 from prodguard.guard._pii.types import PiiUnavailable
 
 # spaCy labels -> Presidio entity names; anything else (CARDINAL, MONEY, ...) is dropped.
@@ -289,10 +289,12 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
                     label, score = "PERSON", RELABELLED_SCORE
                 if label is None:
                     continue
-                if label == "NRP" and is_language_mention(
-                    text, base + piece[start].idx, base + piece[end - 1].idx + len(piece[end - 1].text)
-                ):
-                    continue
+                if label == "NRP":
+                    lo, hi = base + piece[start].idx, base + piece[end - 1].idx + len(piece[end - 1].text)
+                    if is_language_mention(text, lo, hi) or (
+                        self.lexicon and not is_group_word(text[lo:hi], self.lexicon.is_word, self.lexicon.is_verb)
+                    ):
+                        continue
                 if label in _NAMES:
                     # The small model tags "Q3", "INC0042", "v1.2.0" and "PO 2025-8639" as people and places;
                     # a name has at least one capitalised word, and its edges are such words.

@@ -1,6 +1,11 @@
-"""When an NRP word (nationality, religion, political group) names a language instead of people.
+"""When spaCy's NRP label (nationality, religion, political group) is not about people.
 
-The small spaCy model labels "German" in "translate this into German" as a nationality. Redacting it
+Two mistakes of the small model are undone here. It labels software and product names as groups
+("Pydantic", "PyPy", "Debian"): nationalities, religions and political groups are English words
+(WordNet, the model's lexicon, lists "Norwegian", "Sikh", "Republican"), so a span with a word the
+lexicon does not know, or a plural of a verb ("Requests"), is dropped (``is_group_word``).
+
+And it labels "German" in "translate this into German" as a nationality. Redacting it
 would leave "translate this into <NRP_1>", a prompt no model can answer, and a language says nothing
 about the person asking. So an NRP span is dropped when a language cue stands before it ("into",
 "speak", "translate", "fluent in", "reply in") or after it ("-speaking", "speaker", "translation"),
@@ -10,6 +15,7 @@ including the later members of a list ("speaks Spanish and French").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Words right before the span that make it a language: "into German", "in French, please".
 _BEFORE_DIRECT = re.compile(r"(?i:\b(?:into|in|from|to|speaks?|spoke|speaking|learn(?:s|ed|ing)?|native|fluent)[ \t]+)$")
@@ -39,3 +45,11 @@ def is_language_mention(text: str, start: int, end: int) -> bool:
         # "in French, please" yes; "in Italian restaurants" no (a noun follows: the adjective is about it).
         return not (_PREPOSITION.search(before) and _FOLLOWED_BY_WORD.match(after))
     return _BEFORE_LIST.search(before) is not None
+
+
+def is_group_word(value: str, is_word: Callable[[str], bool], is_verb: Callable[[str], bool]) -> bool:
+    """Every word of ``value`` is an English word, and none is the plural of a verb ("Requests")."""
+    for word in value.lower().split():
+        if not is_word(word) or (word.endswith("s") and is_verb(word[:-1])):
+            return False
+    return True

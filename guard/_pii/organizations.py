@@ -31,6 +31,7 @@ _GUESSES = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
 _WORD = r"[\p{Lu}\d](?:[\p{L}\d&'’+*/-]|\.(?=[\p{L}\d]))*"
 _FIRST = r"(?=[\p{Lu}\d&'’+*/.-]*\p{L})[\p{Lu}\d](?:[\p{L}\d&'’+*/-]|\.(?=[\p{L}\d]))*"
 _JOIN = r"(?:of|and|&|de|du|des|der|den|van|von|für|und|y|e|the|la|le|di|da|del)"
+_JOIN_WORD = regex.compile(_JOIN)
 _RUN = rf"{_FIRST}(?:[ \t]+(?:{_JOIN}[ \t]+)*{_WORD}){{0,5}}"
 # Legal forms (case as registered; upper-case variants for names written in capitals). Left out as too
 # ambiguous: "SE" ("iPhone SE"), "LP" (a record), bare "CO" (Colorado: "Denver, CO").
@@ -73,6 +74,9 @@ def company_spans(text: str, spans: list[PiiSpan], is_word: Callable[[str], bool
         if start is None:
             continue
         words = text[start : before.end("name")].split()
+        # "INCLUDING BUT NOT LIMITED": a name joins its words with "of", "and", "de", not "but", "not".
+        if any(w.lower() in STOP_WORDS and not _JOIN_WORD.fullmatch(w.lower()) for w in words):
+            continue
         if weak and (is_word is None or not any(_distinctive(w, is_word) for w in words)):
             continue
         found.append((start, form.end()))
