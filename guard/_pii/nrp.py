@@ -48,8 +48,10 @@ def is_language_mention(text: str, start: int, end: int) -> bool:
 
 
 def is_group_word(value: str, is_word: Callable[[str], bool], is_verb: Callable[[str], bool]) -> bool:
-    """Every word of ``value`` is an English word, and none is the plural of a verb ("Requests")."""
-    for word in value.lower().split():
-        if not is_word(word) or (word.endswith("s") and is_verb(word[:-1])):
+    """Every word of ``value`` is a capitalised English word ("Norwegian", not "scan"), and none is the
+    plural of a verb ("Requests")."""
+    for word in value.split():
+        lower = word.lower()
+        if not word[:1].isupper() or not is_word(lower) or (lower.endswith("s") and is_verb(lower[:-1])):
             return False
     return True
