@@ -1,8 +1,8 @@
-"""Every entity kind the PII step added (national phone numbers, street addresses, dates of birth, driver
-licences, passports, national ids, ages, postcodes, nationalities, companies, personal links, and full
-dates when the policy asks) goes upstream as a placeholder and comes back restored: plain, streamed in
-small chunks, in tool-call arguments and in Responses items, through the real SDK against the local
-server."""
+"""Every entity kind the default policy redacts (names, contact details, national phone numbers, street
+addresses, payment and bank numbers, dates of birth, driver licences, passports, national ids, ages,
+postcodes, places, nationalities, companies, personal links), and full dates when the policy asks, goes
+upstream as a placeholder and comes back restored: plain, streamed in small chunks, in tool-call
+arguments and in Responses items, through the real SDK against the local server."""
 
 from __future__ import annotations
 
@@ -28,22 +28,31 @@ VALUES = {
     "COMPANY": "Kvamme Trading Ltd",
     "PERSONAL_URL": "https://sigrun-writes.example/about",
     "DATE": "2 February 2024",
+    "LOCATION": "Akureyri",
+    "EMAIL_ADDRESS": "sigrun.p@example.is",
+    "CREDIT_CARD": "4111 1111 1111 1111",
+    "IBAN_CODE": "DE89 3704 0044 0532 0130 00",
+    "US_SSN": "536-22-8473",
+    "IP_ADDRESS": "203.0.113.45",
 }
 PROMPT = (
     f"Hi, I'm {VALUES['PERSON']}, {VALUES['AGE']} years old, born on {VALUES['DATE_OF_BIRTH']}. "
     f"Mobile: {VALUES['PHONE_NUMBER']}. I live at {VALUES['STREET_ADDRESS']}, zip code {VALUES['ZIP_CODE']}. "
     f"Driver's license number {VALUES['US_DRIVER_LICENSE']}, passport no. {VALUES['PASSPORT']}, "
     f"DNI {VALUES['NATIONAL_ID']}. I am a {VALUES['NRP']} citizen working for {VALUES['COMPANY']} "
-    f"since my interview on {VALUES['DATE']}. My blog: {VALUES['PERSONAL_URL']}"
+    f"since my interview on {VALUES['DATE']}. I grew up in {VALUES['LOCATION']}. "
+    f"Mail {VALUES['EMAIL_ADDRESS']}, card {VALUES['CREDIT_CARD']}, IBAN {VALUES['IBAN_CODE']}, "
+    f"SSN {VALUES['US_SSN']}, my laptop's IP {VALUES['IP_ADDRESS']}. My blog: {VALUES['PERSONAL_URL']}"
 )
-# Defaults for the quasi-identifiers and DATE, which a policy adds.
+# Every kind the default policy redacts; DATE only when a policy adds it.
 DEFAULT_KINDS = tuple(kind for kind in VALUES if kind != "DATE")
 WITH_DATES = {
     "moderation": {"enabled": False},
     "pii": {
         "entities": [
             "PERSON", "PHONE_NUMBER", "STREET_ADDRESS", "US_DRIVER_LICENSE", "PASSPORT", "NATIONAL_ID",
-            "DATE_OF_BIRTH", "AGE", "ZIP_CODE", "NRP", "COMPANY", "PERSONAL_URL", "DATE",
+            "DATE_OF_BIRTH", "AGE", "ZIP_CODE", "NRP", "COMPANY", "PERSONAL_URL", "DATE", "LOCATION",
+            "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS",
         ]
     },
 }
