@@ -318,6 +318,8 @@ def test_places_where_people_live_or_travel(default: PiiAnalyzer, text: str, pla
     [
         "We moved to Postgres after the outage.",
         "Our team moved back to Trello after a month.",
+        "I come from Java, so Kotlin feels familiar.",
+        "The new checkout is live in Production since noon.",
         "Customer says the parcel never arrived.",
         "Budget approval is pending from finance.",
         "Mercury is the closest planet to the sun.",

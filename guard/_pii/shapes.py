@@ -241,11 +241,11 @@ class ProdguardPostcodeRecognizer(PatternRecognizer):
 # -- places after residence and travel cues ---------------------------------------------------------------
 
 # Where someone lives, comes from or travels to. The small model calls many towns PRODUCT or nothing
-# ("from Cyprus", "in STEINPARZ"); after these cues a capitalised run is a place. "Moved (back) to" and
-# "I'm in" are left out: "we moved back to Jira", "I'm in Slack".
+# ("from Cyprus", "in STEINPARZ"); after these cues a capitalised run is a place. Left out because tools
+# follow them too: "moved (back) to" (Jira), "I'm in" (Slack), "I come from" (Java), "is live in" (Production).
 _PLACE_CUE = (
-    r"(?i:\b(?:(?:live[sd]?|living|grew[ \t]+up|raised|based|originally|stay(?:s|ed|ing)?|settled)[ \t]+"
-    r"(?:here[ \t]+|there[ \t]+)?(?:in|from|near)|(?:come|comes|came)[ \t]+from|"
+    r"(?i:\b(?:(?:(?<!\b(?:is|are|was|were|be|go|goes|went|gone)[ \t])live[sd]?|living|grew[ \t]+up|raised|based|"
+    r"originally|stay(?:s|ed|ing)?|settled)[ \t]+(?:here[ \t]+|there[ \t]+)?(?:in|from|near)|"
     r"moved[ \t]+(?:here|there|away)[ \t]+from|(?:flew|flying|fly|travel(?:l?ing|l?ed|s)?|trip|holiday|"
     r"vacation|journey|relocat(?:e|ed|ing)|arrived|arriving|emigrated|immigrated)[ \t]+(?:to|in|at|from)|"
     r"home[ \t]?(?:city|town)(?:[ \t]+(?:of|is|was))?|hometown(?:[ \t]+(?:of|is|was))?):?)"
