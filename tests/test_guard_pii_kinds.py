@@ -1,6 +1,6 @@
 """Every entity kind the default policy redacts (names, contact details, national phone numbers, street
 addresses, payment and bank numbers, dates of birth, driver licences, passports, national ids, ages,
-postcodes, places, nationalities, companies, personal links), and full dates when the policy asks, goes
+postcodes, places, nationalities, companies and job titles, personal links), and full dates when the policy asks, goes
 upstream as a placeholder and comes back restored: plain, streamed in small chunks, in tool-call
 arguments and in Responses items, through the real SDK against the local server."""
 
@@ -26,6 +26,7 @@ VALUES = {
     "ZIP_CODE": "2300",
     "NRP": "Norwegian",
     "COMPANY": "Kvamme Trading Ltd",
+    "JOB_TITLE": "warehouse planner",
     "PERSONAL_URL": "https://sigrun-writes.example/about",
     "DATE": "2 February 2024",
     "LOCATION": "Akureyri",
@@ -39,8 +40,8 @@ PROMPT = (
     f"Hi, I'm {VALUES['PERSON']}, {VALUES['AGE']} years old, born on {VALUES['DATE_OF_BIRTH']}. "
     f"Mobile: {VALUES['PHONE_NUMBER']}. I live at {VALUES['STREET_ADDRESS']}, zip code {VALUES['ZIP_CODE']}. "
     f"Driver's license number {VALUES['US_DRIVER_LICENSE']}, passport no. {VALUES['PASSPORT']}, "
-    f"DNI {VALUES['NATIONAL_ID']}. I am a {VALUES['NRP']} citizen working for {VALUES['COMPANY']} "
-    f"since my interview on {VALUES['DATE']}. I grew up in {VALUES['LOCATION']}. "
+    f"DNI {VALUES['NATIONAL_ID']}. I am a {VALUES['NRP']} citizen working for {VALUES['COMPANY']} as a "
+    f"{VALUES['JOB_TITLE']} since my interview on {VALUES['DATE']}. I grew up in {VALUES['LOCATION']}. "
     f"Mail {VALUES['EMAIL_ADDRESS']}, card {VALUES['CREDIT_CARD']}, IBAN {VALUES['IBAN_CODE']}, "
     f"SSN {VALUES['US_SSN']}, my laptop's IP {VALUES['IP_ADDRESS']}. My blog: {VALUES['PERSONAL_URL']}"
 )
@@ -51,7 +52,7 @@ WITH_DATES = {
     "pii": {
         "entities": [
             "PERSON", "PHONE_NUMBER", "STREET_ADDRESS", "US_DRIVER_LICENSE", "PASSPORT", "NATIONAL_ID",
-            "DATE_OF_BIRTH", "AGE", "ZIP_CODE", "NRP", "COMPANY", "PERSONAL_URL", "DATE", "LOCATION",
+            "DATE_OF_BIRTH", "AGE", "ZIP_CODE", "NRP", "COMPANY", "JOB_TITLE", "PERSONAL_URL", "DATE", "LOCATION",
             "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS",
         ]
     },

@@ -206,7 +206,7 @@ def test_ordinary_words_that_are_also_names_stay(default: PiiAnalyzer, text: str
 
 def test_default_policy_redacts_direct_identifiers_and_quasi_identifiers_in_personal_forms() -> None:
     assert set(DIRECT_IDENTIFIERS) <= set(DEFAULT_ENTITIES)
-    quasi = {"DATE_OF_BIRTH", "AGE", "ZIP_CODE", "LOCATION", "NRP", "COMPANY", "PERSONAL_URL"}
+    quasi = {"DATE_OF_BIRTH", "AGE", "ZIP_CODE", "LOCATION", "NRP", "COMPANY", "JOB_TITLE", "PERSONAL_URL"}
     assert quasi <= set(DEFAULT_ENTITIES)
     # Every date, every organisation the model guesses, every link: a policy adds them.
     assert not {"DATE", "DATE_TIME", "ORGANIZATION", "URL"} & set(DEFAULT_ENTITIES)
@@ -254,6 +254,25 @@ def test_registered_company_names_and_employers(default: PiiAnalyzer, text: str,
 )
 def test_brands_and_generic_organisation_words_stay(default: PiiAnalyzer, text: str) -> None:
     assert not {kind for _, kind in found(default, text)} & {"COMPANY", "ORGANIZATION"}
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("I used to work for Harrow Mills Ltd as Senior payroll clerk, but quit.", "Senior payroll clerk"),
+        ("She works as a night nurse at Ridgeview Clinic.", "night nurse"),
+        ("I work at Brightwater Foods as a quality inspector and love it.", "quality inspector"),
+    ],
+)
+def test_job_titles_next_to_an_employer(default: PiiAnalyzer, text: str, title: str) -> None:
+    assert covered(default, text, title, "JOB_TITLE")
+
+
+@pytest.mark.parametrize(
+    "text", ["I'm a nurse and I work nights.", "I work at home as a freelancer.", "Use the logger as a context manager."]
+)
+def test_job_titles_without_an_employer_stay(default: PiiAnalyzer, text: str) -> None:
+    assert "JOB_TITLE" not in {kind for _, kind in found(default, text)}
 
 
 # -- nationalities, religions, political groups ------------------------------------------------------------

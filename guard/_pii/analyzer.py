@@ -164,7 +164,7 @@ class PiiAnalyzer:
         passes = self._prefilters.get
         entities = [e for e in self._pattern_entities if passes(e, _always)(text)]
         run_ner = self._ner_engine is not None and bool(self._ner_entities)
-        if not entities and not run_ner and "COMPANY" not in self.settings.entities:
+        if not entities and not run_ner and not {"COMPANY", "JOB_TITLE"} & set(self.settings.entities):
             return ()
         nlp = self._nlp.nlp_model
         assert nlp is not None  # loaded in __init__
@@ -195,8 +195,9 @@ class PiiAnalyzer:
         is_word = lexicon.is_word if lexicon else None
         if "STREET_ADDRESS" in self.settings.entities:
             spans = address_spans(text, spans, is_word)
-        if "COMPANY" in self.settings.entities:
-            spans = company_spans(text, spans, is_word)
+        companies, titles = "COMPANY" in self.settings.entities, "JOB_TITLE" in self.settings.entities
+        if companies or titles:
+            spans = company_spans(text, spans, is_word, companies=companies, titles=titles)
         if "PERSON" in self.settings.entities:
             if self._names is not None:
                 spans = self._names.spans(text, spans)

@@ -1,4 +1,4 @@
-"""Company names that say who someone is or does business with: registered names and employers.
+"""Company names and job titles that say who someone is or does business with.
 
 The small spaCy model tags products, software and acronyms as organisations ("Slack", "CI", "the Fed"),
 so its ORGANIZATION label is not redacted by default. Two narrower classes are (entity ``COMPANY``):
@@ -11,6 +11,9 @@ so its ORGANIZATION label is not redacted by default. Two narrower classes are (
   ("Veltrano Group" yes, "Working Group" no).
 - an *employer*: the capitalised name after "I work at/for", "employed by", "my employer", "job at".
   Employer, job title and town together single most people out.
+
+And the job title next to an employer (entity ``JOB_TITLE``): "I work for Acme Ltd as a payroll
+clerk", "she works as a night nurse at Ridgeview Clinic". A title alone ("I'm a nurse") stays.
 """
 
 from __future__ import annotations
@@ -56,15 +59,29 @@ _EMPLOYER = regex.compile(
     rf"(?P<name>{_RUN})(?:,?[ \t]+{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*)?{_END}"
 )
 _EMPLOYER_WORDS = ("work", "employ", "job at", "position at", "internship at")
+# One to four words, up to punctuation or a word that goes on with the sentence.
+_TITLE = r"(?:an?[ \t]+|the[ \t]+)?(?P<title>\p{L}[\p{L}-]*(?:[ \t]+\p{L}[\p{L}-]*){0,3}?)"
+_TITLE_AFTER = regex.compile(
+    rf"[ \t]*,?[ \t]+as[ \t]+{_TITLE}(?=[ \t]*(?:[,.;:!?)\n]|$)|[ \t]+(?:but|and|since|until|for|in|at|from|when|"
+    r"before|after|because|so|until|with|who|where)\b)"
+)
+_TITLE_BEFORE = regex.compile(
+    rf"(?i:\bwork(?:s|ed|ing)?[ \t]+as)[ \t]+{_TITLE}[ \t]+(?:at|for|with)[ \t]+(?:(?:the|The)[ \t]+)?(?P<name>{_RUN})"
+    rf"(?:,?[ \t]+{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*)?{_END}"
+)
 
 
-def company_spans(text: str, spans: list[PiiSpan], is_word: Callable[[str], bool] | None) -> list[PiiSpan]:
-    """``spans`` plus COMPANY spans for registered names and employers (see the module docstring).
+def company_spans(
+    text: str, spans: list[PiiSpan], is_word: Callable[[str], bool] | None, *, companies: bool, titles: bool
+) -> list[PiiSpan]:
+    """``spans`` plus COMPANY spans for registered names and employers and JOB_TITLE spans for titles
+    next to an employer, as selected (see the module docstring).
 
-    A company span absorbs overlapping NER guesses and stays out of pattern detections; ``is_word``
+    A new span absorbs overlapping NER guesses and stays out of pattern detections; ``is_word``
     (the English lexicon) judges the suggestive words, which are skipped without it."""
     found: list[tuple[int, int]] = []
-    for form in _FORM.finditer(text, timeout=0.1):
+    titled: list[tuple[int, int]] = []
+    for form in _FORM.finditer(text, timeout=0.1) if companies else ():
         weak = form.group("weak") is not None
         lo = max(0, form.start() - _WINDOW)
         before = _NAME_BEFORE.search(text, lo, form.start(), timeout=0.1)
@@ -84,9 +101,19 @@ def company_spans(text: str, spans: list[PiiSpan], is_word: Callable[[str], bool
     if any(word in lowered for word in _EMPLOYER_WORDS):
         for match in _EMPLOYER.finditer(text, timeout=0.1):
             start = _trim(text, match.start("name"), match.end("name"))
+            if start is None:
+                continue
+            found.append((start, match.end()))
+            title = _TITLE_AFTER.match(text, match.end(), timeout=0.1)
+            if title is not None:
+                titled.append(title.span("title"))
+        for match in _TITLE_BEFORE.finditer(text, timeout=0.1):
+            titled.append(match.span("title"))
+            start = _trim(text, match.start("name"), match.end("name"))
             if start is not None:
                 found.append((start, match.end()))
-    return _merge(spans, found)
+    merged = _merge(spans, found, "COMPANY") if companies else spans
+    return _merge(merged, titled, "JOB_TITLE") if titles else merged
 
 
 def _trim(text: str, start: int, end: int) -> int | None:
@@ -113,16 +140,16 @@ def _distinctive(word: str, is_word: Callable[[str], bool]) -> bool:
     return True
 
 
-def _merge(spans: list[PiiSpan], found: list[tuple[int, int]]) -> list[PiiSpan]:
+def _merge(spans: list[PiiSpan], found: list[tuple[int, int]], entity: str) -> list[PiiSpan]:
     result = list(spans)
     for start, end in sorted(found):
         if start >= end:
             continue
         overlapping = [s for s in result if s.start < end and start < s.end]
-        if any(s.entity_type not in _GUESSES and s.entity_type != "COMPANY" for s in overlapping):
-            continue  # a pattern detection (e-mail, address, ...) already covers part of it
+        if any(s.entity_type not in _GUESSES and s.entity_type != entity for s in overlapping):
+            continue  # a pattern detection (e-mail, address, a company name, ...) already covers part of it
         for span in overlapping:
             start, end = min(start, span.start), max(end, span.end)
             result.remove(span)
-        result.append(PiiSpan(start, end, "COMPANY", COMPANY_SCORE))
+        result.append(PiiSpan(start, end, entity, COMPANY_SCORE))
     return sorted(result)

@@ -37,7 +37,8 @@ DIRECT_IDENTIFIERS: tuple[str, ...] = (
 # - AGE and ZIP_CODE (after their labels: "34 years old", "zip code 60614"; UK postcodes by shape);
 # - LOCATION (cities, regions, countries: what the guard has always redacted);
 # - NRP (nationalities, religions, political groups, from NER; not when the word names a language);
-# - COMPANY (a name ending in its legal form, or an employer after "I work at");
+# - COMPANY (a name ending in its legal form, or an employer after "I work at") and JOB_TITLE (a title
+#   next to an employer: "I work for Acme Ltd as a payroll clerk");
 # - PERSONAL_URL (a link to someone's own page or posts, or a share link).
 DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = (
     "DATE_OF_BIRTH",
@@ -46,6 +47,7 @@ DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = (
     "LOCATION",
     "NRP",
     "COMPANY",
+    "JOB_TITLE",
     "PERSONAL_URL",
 )
 # Entities a policy can add: DATE (every date with day, month and year, and timestamps: HIPAA removes
