@@ -283,6 +283,8 @@ def test_job_titles_without_an_employer_stay(default: PiiAnalyzer, text: str) ->
     [
         ("As a Sikh nurse I was asked to remove my turban.", "Sikh"),
         ("My neighbours are Portuguese and very kind.", "Portuguese"),
+        ("i am italian but i live abroad now", "italian"),
+        ("She is a devout catholic, so Sundays are out.", "catholic"),
     ],
 )
 def test_origin_and_belief_are_redacted(default: PiiAnalyzer, text: str, value: str) -> None:
@@ -300,6 +302,11 @@ def test_origin_and_belief_are_redacted(default: PiiAnalyzer, text: str, value: 
     ],
 )
 def test_languages_are_not_nationalities(default: PiiAnalyzer, text: str) -> None:
+    assert "NRP" not in {kind for _, kind in found(default, text)}
+
+
+@pytest.mark.parametrize("text", ["I am happy with the result.", "I'm fine, thanks.", "I'm single and looking for a flat."])
+def test_lower_case_states_are_not_groups(default: PiiAnalyzer, text: str) -> None:
     assert "NRP" not in {kind for _, kind in found(default, text)}
 
 

@@ -37,7 +37,7 @@ from spacy.pipeline import EntityRecognizer
 from spacy.strings import StringStore
 from spacy.tokens import Doc
 
-from prodguard.guard._pii.nrp import is_group_word, is_language_mention
+from prodguard.guard._pii.nrp import identity_candidates, is_group_word, is_language_mention
 from prodguard.guard._pii.types import PiiUnavailable
 
 # spaCy labels -> Presidio entity names; anything else (CARDINAL, MONEY, ...) is dropped.
@@ -274,11 +274,11 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
 
     def _entities(self, nlp: Language, text: str, skip: list[tuple[int, int]]) -> list[NerEntity]:
         windows = self._windows(text, skip)
-        if not windows:
-            return []
         ner = nlp.get_pipe("ner")
         assert isinstance(ner, EntityRecognizer)  # checked in load()
-        found: list[NerEntity] = []
+        found: list[NerEntity] = self._lowercase_groups(nlp, ner, text) if self.lexicon else []
+        if not windows:
+            return found
         pieces = ner.pipe(nlp.make_doc(text[lo:hi]) for lo, hi in windows)
         for (base, _), piece in zip(windows, pieces, strict=True):
             for ent in piece.ents:
@@ -317,6 +317,18 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
                     NerEntity(base + piece[start].idx, base + last.idx + len(last.text), label, score)
                 )
         return found
+
+    def _lowercase_groups(self, nlp: Language, ner: EntityRecognizer, text: str) -> list[NerEntity]:
+        """NRP for "i am italian": the statement up to the word, capitalised, run through NER once more."""
+        candidates = identity_candidates(text, self.lexicon.is_noun)
+        pieces = ner.pipe(
+            nlp.make_doc(f"{text[lo:start]}{text[start].upper()}{text[start + 1 : end]}.") for lo, start, end in candidates
+        )
+        return [
+            NerEntity(start, end, "NRP", RELABELLED_SCORE)
+            for (lo, start, end), piece in zip(candidates, pieces, strict=True)
+            if any(e.label_ == "NORP" and lo + e.start_char == start and lo + e.end_char == end for e in piece.ents)
+        ]
 
     def _person_shaped(self, text: str, base: int, piece: Doc, start: int, end: int) -> bool:
         """Two to four capitalised words (particles and initials allowed), no organisation word, no article
@@ -411,6 +423,10 @@ class Lexicon:
     def is_modifier(self, lower: str) -> bool:
         """An adjective or adverb ("german", "frank", "rosy")."""
         return lower in self.modifiers
+
+    def is_noun(self, lower: str) -> bool:
+        """A noun or the plural of one ("italian", "latvians")."""
+        return lower in self.nouns or self.is_plural_noun(lower)
 
     def is_noun_only(self, lower: str) -> bool:
         """A noun and no other part of speech ("belgium", "customer"; not "order", "report")."""

@@ -5,7 +5,12 @@ Two mistakes of the small model are undone here. It labels software and product 
 (WordNet, the model's lexicon, lists "Norwegian", "Sikh", "Republican"), so a span with a word the
 lexicon does not know, or a plural of a verb ("Requests"), is dropped (``is_group_word``).
 
-And it labels "German" in "translate this into German" as a nationality. Redacting it
+It labels "German" in "translate this into German" as a nationality.
+
+And it misses lower-cased groups ("i am italian", "we are proud latvians"): the NER gate only looks at
+capitalised words. After such an identity statement, a lower-case noun is offered to the model once
+more, capitalised ("I am Italian."), and counts when the model then calls it a group
+(``identity_candidates``); "I am happy" or "I'm fine" are not. Redacting it
 would leave "translate this into <NRP_1>", a prompt no model can answer, and a language says nothing
 about the person asking. So an NRP span is dropped when a language cue stands before it ("into",
 "speak", "translate", "fluent in", "reply in") or after it ("-speaking", "speaker", "translation"),
@@ -55,3 +60,20 @@ def is_group_word(value: str, is_word: Callable[[str], bool], is_verb: Callable[
         if not word[:1].isupper() or not is_word(lower) or (lower.endswith("s") and is_verb(lower[:-1])):
             return False
     return True
+
+
+# "I am", "we're proud", "she is a devout": a statement of who someone is, before a lower-case word.
+_IDENTITY = re.compile(
+    r"\b(?:[Ii][ \t]+am|[Ii]['’]m|[Ww]e[ \t]+are|[Ww]e['’]re|[Tt]hey[ \t]+are|[Hh]e[ \t]+is|[Ss]he[ \t]+is|"
+    r"[Hh]e['’]s|[Ss]he['’]s)[ \t]+(?:(?:a|an|also|half|proud|originally|devout|practising|practicing)[ \t]+)*"
+    r"(?P<word>[a-z]{3,})\b"
+)
+
+
+def identity_candidates(text: str, is_noun: Callable[[str], bool]) -> list[tuple[int, int, int]]:
+    """(statement start, word start, word end) for each lower-case noun after an identity statement."""
+    return [
+        (match.start(), match.start("word"), match.end("word"))
+        for match in _IDENTITY.finditer(text)
+        if is_noun(match.group("word"))
+    ]
