@@ -256,6 +256,12 @@ def test_brands_and_generic_organisation_words_stay(default: PiiAnalyzer, text: 
     assert not {kind for _, kind in found(default, text)} & {"COMPANY", "ORGANIZATION"}
 
 
+def test_the_company_line_of_a_signature(default: PiiAnalyzer) -> None:
+    text = "Best,\nMarta Kowalczyk\nNorthbeam Logistics\n14 Harbour Road\nLeith EH6 6LX\n"
+    assert covered(default, text, "Northbeam Logistics", "COMPANY")
+    assert covered(default, text, "Marta Kowalczyk", "PERSON")
+
+
 @pytest.mark.parametrize(
     ("text", "title"),
     [

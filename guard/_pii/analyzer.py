@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from prodguard.errors import ConfigError
 from prodguard.guard._pii.address import address_spans
 from prodguard.guard._pii.names import NameFinder, NameLists
-from prodguard.guard._pii.organizations import company_spans
+from prodguard.guard._pii.organizations import company_spans, contact_block_companies
 from prodguard.guard._pii.types import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
@@ -202,6 +202,8 @@ class PiiAnalyzer:
             if self._names is not None:
                 spans = self._names.spans(text, spans)
             spans = _propagate_names(text, spans)
+        if companies:
+            spans = contact_block_companies(text, spans)  # needs the names found above
         if self._allow:
             spans = [s for s in spans if text[s.start : s.end] not in self._allow]
         return tuple(spans)

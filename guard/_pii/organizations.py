@@ -12,6 +12,9 @@ so its ORGANIZATION label is not redacted by default. Two narrower classes are (
 - an *employer*: the capitalised name after "I work at/for", "employed by", "my employer", "job at".
   Employer, job title and town together single most people out.
 
+- the company line of a contact block: the line between a line that is a name and an address
+  ("Jane Doe / Harbour Analytics / 12 Quay Street"), as in e-mail signatures and letterheads.
+
 And the job title next to an employer (entity ``JOB_TITLE``): "I work for Acme Ltd as a payroll
 clerk", "she works as a night nurse at Ridgeview Clinic". A title alone ("I'm a nurse") stays.
 """
@@ -153,3 +156,57 @@ def _merge(spans: list[PiiSpan], found: list[tuple[int, int]], entity: str) -> l
             result.remove(span)
         result.append(PiiSpan(start, end, entity, COMPANY_SCORE))
     return sorted(result)
+
+
+_LINE_EDGE = " \t>}?*-|"
+
+
+def contact_block_companies(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
+    """``spans`` plus a COMPANY span for the line between a name line and an address that starts a line."""
+    if "\n" not in text:
+        return spans
+    found: list[tuple[int, int]] = []
+    for address in spans:
+        if address.entity_type != "STREET_ADDRESS":
+            continue
+        line = _line_before(text, address.start)
+        if line is None:
+            continue
+        above = _line_before(text, line[0])
+        if above is None or not any(
+            s.entity_type == "PERSON" and s.start <= above[0] and above[1] <= s.end for s in spans
+        ):
+            continue
+        start, end = line
+        if not any(ch.isdigit() or ch == "@" for ch in text[start:end]):
+            found.append(line)
+    if not found:
+        return spans
+    # A guess spanning the line break ("Jane Doe\nHarbour Analytics" as one PERSON) keeps its own line.
+    result = []
+    for span in spans:
+        cut = next((f for f in found if span.start < f[1] and f[0] < span.end), None)
+        if cut is None or span.entity_type not in _GUESSES:
+            result.append(span)
+            continue
+        for lo, hi in ((span.start, cut[0]), (cut[1], span.end)):
+            piece = text[lo:hi].strip(_LINE_EDGE + "\n")
+            if piece:
+                at = text.index(piece, lo)
+                result.append(PiiSpan(at, at + len(piece), span.entity_type, span.score))
+    return _merge(result, found, "COMPANY")
+
+
+def _line_before(text: str, at: int) -> tuple[int, int] | None:
+    """The stripped content of the line that ends right before the line starting at ``at`` (which must be
+    the first thing on its line), or None."""
+    line_start = text.rfind("\n", 0, at) + 1
+    if line_start == 0 or text[line_start:at].strip(_LINE_EDGE):
+        return None
+    end = line_start - 1
+    start = text.rfind("\n", 0, end) + 1
+    while start < end and text[start] in _LINE_EDGE:
+        start += 1
+    while end > start and text[end - 1] in _LINE_EDGE:
+        end -= 1
+    return (start, end) if start < end else None
