@@ -1,20 +1,20 @@
-"""When spaCy's NRP label (nationality, religion, political group) is not about people.
+"""When spaCy's NRP label (nationality, religion, political group) is about people, and when it is not.
 
-Two mistakes of the small model are undone here. It labels software and product names as groups
-("Pydantic", "PyPy", "Debian"): nationalities, religions and political groups are English words
-(WordNet, the model's lexicon, lists "Norwegian", "Sikh", "Republican"), so a span with a word the
-lexicon does not know, or a plural of a verb ("Requests"), is dropped (``is_group_word``).
+The small model makes three mistakes that are undone here:
 
-It labels "German" in "translate this into German" as a nationality.
-
-And it misses lower-cased groups ("i am italian", "we are proud latvians"): the NER gate only looks at
-capitalised words. After such an identity statement, a lower-case noun is offered to the model once
-more, capitalised ("I am Italian."), and counts when the model then calls it a group
-(``identity_candidates``); "I am happy" or "I'm fine" are not. Redacting it
-would leave "translate this into <NRP_1>", a prompt no model can answer, and a language says nothing
-about the person asking. So an NRP span is dropped when a language cue stands before it ("into",
-"speak", "translate", "fluent in", "reply in") or after it ("-speaking", "speaker", "translation"),
-including the later members of a list ("speaks Spanish and French").
+- It labels software and product names as groups ("Pydantic", "PyPy", "Debian"). Nationalities,
+  religions and political groups are capitalised English words (WordNet, the model's lexicon, lists
+  "Norwegian", "Sikh", "Republican"), so a span with any other word, or with the plural of a verb
+  ("Requests"), is dropped (``is_group_word``).
+- It labels "German" in "translate this into German" as a nationality. Redacting it would leave
+  "translate this into <NRP_1>", a prompt no model can answer, and a language says nothing about the
+  person asking. So an NRP span is dropped when a language cue stands before it ("into", "speak",
+  "translate", "fluent in", "reply in") or after it ("-speaking", "subtitles", "grammar"), including the
+  later members of a list ("speaks Spanish and French") (``is_language_mention``).
+- It never sees lower-case groups ("i am italian", "we are proud latvians"): the NER gate only looks at
+  capitalised words. After such an identity statement a lower-case noun is offered to the model once
+  more, capitalised ("I am Italian."), and counts when the model then calls it a group
+  (``identity_candidates``); "I am happy" or "I'm fine" do not.
 """
 
 from __future__ import annotations

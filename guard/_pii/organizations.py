@@ -66,7 +66,7 @@ _EMPLOYER_WORDS = ("work", "employ", "job at", "position at", "internship at")
 _TITLE = r"(?:an?[ \t]+|the[ \t]+)?(?P<title>\p{L}[\p{L}-]*(?:[ \t]+\p{L}[\p{L}-]*){0,3}?)"
 _TITLE_AFTER = regex.compile(
     rf"[ \t]*,?[ \t]+as[ \t]+{_TITLE}(?=[ \t]*(?:[,.;:!?)\n]|$)|[ \t]+(?:but|and|since|until|for|in|at|from|when|"
-    r"before|after|because|so|until|with|who|where)\b)"
+    r"before|after|because|so|with|who|where)\b)"
 )
 _TITLE_BEFORE = regex.compile(
     rf"(?i:\bwork(?:s|ed|ing)?[ \t]+as)[ \t]+{_TITLE}[ \t]+(?:at|for|with)[ \t]+(?:(?:the|The)[ \t]+)?(?P<name>{_RUN})"
