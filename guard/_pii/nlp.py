@@ -9,15 +9,17 @@ is missing.
 The gate: PERSON and LOCATION names are capitalised, and the small English model essentially never labels
 a lowercase word as one. So only windows of three words either side of a capitalised word are tokenized
 and run through the ``ner`` pipe (batched) — skipping stop words, sentence-initial English words
-("Summarize", "Thanks") and words inside spans a pattern recognizer already found. Windows are cut at
-whitespace, where spaCy's tokenizer splits anyway, so their tokens are the full text's tokens. On the bench
-set the labels are the same as a full-text run, at about half the cost.
+("Summarize", "Thanks"; not proper nouns, which the lexicon lists as nouns only: "Belgium") and words
+inside spans a pattern recognizer already found. Windows are cut at whitespace, where spaCy's tokenizer
+splits anyway, so their tokens are the full text's tokens. On the bench set the labels are the same as a
+full-text run, at about half the cost.
 
 Then the small model's habits are corrected, using an English lexicon (WordNet base forms, shipped in the
 model's lemmatizer tables; see ``Lexicon``): names it calls ORG/PRODUCT/WORK_OF_ART become PERSON when
 they are shaped like a name and not made of English words ("Gemma Bacosi" yes, "Human Resources" no);
 PERSON/LOCATION spans lose edge tokens that are not capitalised words ("Q3", "INC0042") and a leading
-sentence-initial verb ("Compare Jira").
+sentence-initial verb ("Compare Jira"). NRP spans are checked by ``_pii.nrp`` (software names and
+languages are not groups; lower-case groups after "I am" are found).
 """
 
 from __future__ import annotations
