@@ -151,7 +151,8 @@ RULES: tuple[ContextRule, ...] = (
             ("Ana Ruiz, 61 years old, asked", "61"),
         ),
         ("This 2 step process is easy.", "a 3.5 rating", "a 10 year warranty"),
-        keywords=("year", "yr", " yo", "y/o"),
+        # " yo " and its punctuated forms, not every "you".
+        keywords=("year", "yr", "y/o", " yo ", " yo.", " yo,", " yo!", " yo?", " yo)", " yo\n"),
         gap=2,
     ),
     ContextRule(
@@ -246,7 +247,7 @@ class ContextRuleRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = []
-        lowered = text.lower()
+        lowered = text.lower() + "\n"  # a keyword may end the text ("I'm 33 yo")
         for rule, pattern in zip(self.rules, self.patterns, strict=True):
             if rule.entity not in entities or not any(word in lowered for word in rule.keywords):
                 continue
