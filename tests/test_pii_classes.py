@@ -275,7 +275,14 @@ def test_job_titles_next_to_an_employer(default: PiiAnalyzer, text: str, title: 
 
 
 @pytest.mark.parametrize(
-    "text", ["I'm a nurse and I work nights.", "I work at home as a freelancer.", "Use the logger as a context manager."]
+    "text",
+    [
+        "I'm a nurse and I work nights.",
+        "I work at home as a freelancer.",
+        "Use the logger as a context manager.",
+        "I work for Brightwater Foods as well, on weekends.",
+        "She worked at Coldharbour Press as usual until noon.",
+    ],
 )
 def test_job_titles_without_an_employer_stay(default: PiiAnalyzer, text: str) -> None:
     assert "JOB_TITLE" not in {kind for _, kind in found(default, text)}

@@ -62,8 +62,13 @@ _EMPLOYER = regex.compile(
     rf"(?P<name>{_RUN})(?:,?[ \t]+{_LEGAL}(?:[ \t]*,?[ \t]*{_LEGAL})*)?{_END}"
 )
 _EMPLOYER_WORDS = ("work", "employ", "job at", "position at", "internship at")
-# One to four words, up to punctuation or a word that goes on with the sentence.
-_TITLE = r"(?:an?[ \t]+|the[ \t]+)?(?P<title>\p{L}[\p{L}-]*(?:[ \t]+\p{L}[\p{L}-]*){0,3}?)"
+# One to four words, up to punctuation or a word that goes on with the sentence; not an idiom ("as well",
+# "as usual", "as part of").
+_TITLE = (
+    r"(?:an?[ \t]+|the[ \t]+)?(?!(?i:well|usual|always|before|such|much|many|long|soon|far|expected|planned|agreed|"
+    r"needed|required|if|though|part|of|opposed|follows|a[ \t]+result|possible)\b)"
+    r"(?P<title>\p{L}[\p{L}-]*(?:[ \t]+\p{L}[\p{L}-]*){0,3}?)"
+)
 _TITLE_AFTER = regex.compile(
     rf"[ \t]*,?[ \t]+as[ \t]+{_TITLE}(?=[ \t]*(?:[,.;:!?)\n]|$)|[ \t]+(?:but|and|since|until|for|in|at|from|when|"
     r"before|after|because|so|with|who|where)\b)"
