@@ -12,9 +12,12 @@ Stock Presidio misses or misfires on chat text in known ways; each recognizer he
   starts with a known issuer prefix for its length, so random Luhn-valid order numbers stay out.
 - ``ProdguardEmailRecognizer``: stock validation calls tldextract, which fetches the public-suffix list
   over the network on first use. Here the top-level domain is checked by shape.
-- ``ProdguardStreetAddressRecognizer`` and ``ProdguardPersonCueRecognizer`` (in ``_pii_shapes``):
-  house-number + street-type shapes and name cues, so LOCATION and PERSON are found without NER and NER
-  misses are covered.
+- ``ProdguardStreetAddressRecognizer``, ``ProdguardPersonCueRecognizer`` and
+  ``ProdguardPlaceCueRecognizer`` (in ``_pii.shapes``): house-number + street-type shapes, name cues and
+  place cues, so addresses, PERSON and LOCATION are found without NER and NER misses are covered; and
+  ``ProdguardPostcodeRecognizer`` and ``ProdguardFullDateRecognizer`` (UK postcodes, full dates).
+- Labelled values (dates of birth, licences, ages, postcodes, personal links: ``_pii.context``) and
+  company names, job titles (``_pii.organizations``, run by the analyzer after these recognizers).
 - SSN: the stock recognizer, with scores that let a bare 9-digit number count when "SSN" or "social
   security" is nearby (stock caps it below any useful threshold).
 

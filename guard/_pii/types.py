@@ -35,7 +35,7 @@ DIRECT_IDENTIFIERS: tuple[str, ...] = (
 # personal, so the rest of the prompt stays readable:
 # - DATE_OF_BIRTH (a date after its label);
 # - AGE and ZIP_CODE (after their labels: "34 years old", "zip code 60614"; UK postcodes by shape);
-# - LOCATION (cities, regions, countries: what the guard has always redacted);
+# - LOCATION (cities, regions, countries from NER, and a place after "lives in", "flew to");
 # - NRP (nationalities, religions, political groups, from NER; not when the word names a language);
 # - COMPANY (a name ending in its legal form, or an employer after "I work at") and JOB_TITLE (a title
 #   next to an employer: "I work for Acme Ltd as a payroll clerk");
