@@ -1,7 +1,8 @@
-"""Every entity kind the PII step added (national phone numbers, street addresses, dates of birth, driver
-licences, passports, national ids, and ages/postcodes when the policy asks) goes upstream as a placeholder
-and comes back restored: plain, streamed in small chunks, in tool-call arguments and in Responses items,
-through the real SDK against the local server."""
+"""Every entity kind the default policy redacts (names, contact details, national phone numbers, street
+addresses, payment and bank numbers, dates of birth, driver licences, passports, national ids, ages,
+postcodes, places, nationalities, companies and job titles, personal links), and full dates when the policy asks, goes
+upstream as a placeholder and comes back restored: plain, streamed in small chunks, in tool-call
+arguments and in Responses items, through the real SDK against the local server."""
 
 from __future__ import annotations
 
@@ -23,19 +24,36 @@ VALUES = {
     "NATIONAL_ID": "48210933K",
     "AGE": "39",
     "ZIP_CODE": "2300",
+    "NRP": "Norwegian",
+    "COMPANY": "Kvamme Trading Ltd",
+    "JOB_TITLE": "warehouse planner",
+    "PERSONAL_URL": "https://sigrun-writes.example/about",
+    "DATE": "2 February 2024",
+    "LOCATION": "Akureyri",
+    "EMAIL_ADDRESS": "sigrun.p@example.is",
+    "CREDIT_CARD": "4111 1111 1111 1111",
+    "IBAN_CODE": "DE89 3704 0044 0532 0130 00",
+    "US_SSN": "536-22-8473",
+    "IP_ADDRESS": "203.0.113.45",
 }
 PROMPT = (
     f"Hi, I'm {VALUES['PERSON']}, {VALUES['AGE']} years old, born on {VALUES['DATE_OF_BIRTH']}. "
     f"Mobile: {VALUES['PHONE_NUMBER']}. I live at {VALUES['STREET_ADDRESS']}, zip code {VALUES['ZIP_CODE']}. "
     f"Driver's license number {VALUES['US_DRIVER_LICENSE']}, passport no. {VALUES['PASSPORT']}, "
-    f"DNI {VALUES['NATIONAL_ID']}."
+    f"DNI {VALUES['NATIONAL_ID']}. I am a {VALUES['NRP']} citizen working for {VALUES['COMPANY']} as a "
+    f"{VALUES['JOB_TITLE']} since my interview on {VALUES['DATE']}. I grew up in {VALUES['LOCATION']}. "
+    f"Mail {VALUES['EMAIL_ADDRESS']}, card {VALUES['CREDIT_CARD']}, IBAN {VALUES['IBAN_CODE']}, "
+    f"SSN {VALUES['US_SSN']}, my laptop's IP {VALUES['IP_ADDRESS']}. My blog: {VALUES['PERSONAL_URL']}"
 )
-WITH_QUASI = {
+# Every kind the default policy redacts; DATE only when a policy adds it.
+DEFAULT_KINDS = tuple(kind for kind in VALUES if kind != "DATE")
+WITH_DATES = {
     "moderation": {"enabled": False},
     "pii": {
         "entities": [
             "PERSON", "PHONE_NUMBER", "STREET_ADDRESS", "US_DRIVER_LICENSE", "PASSPORT", "NATIONAL_ID",
-            "DATE_OF_BIRTH", "AGE", "ZIP_CODE",
+            "DATE_OF_BIRTH", "AGE", "ZIP_CODE", "NRP", "COMPANY", "JOB_TITLE", "PERSONAL_URL", "DATE", "LOCATION",
+            "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS",
         ]
     },
 }
@@ -43,7 +61,7 @@ WITH_QUASI = {
 
 @pytest.fixture(scope="module")
 def client_and_policy() -> Policy:
-    return Policy.from_mapping(WITH_QUASI)
+    return Policy.from_mapping(WITH_DATES)
 
 
 def guarded(server: FakeOpenAI, policy: Policy) -> OpenAI:
@@ -119,11 +137,12 @@ def test_responses_items_restore_every_kind(server: FakeOpenAI, client_and_polic
     assert_clean_upstream(server)
 
 
-def test_default_policy_keeps_ages_and_postcodes_but_not_the_rest(server: FakeOpenAI) -> None:
+def test_default_policy_redacts_every_kind_but_ordinary_dates(server: FakeOpenAI) -> None:
     client = guarded(server, Policy.from_mapping({"moderation": {"enabled": False}}))
-    client.chat.completions.create(model="m", messages=[{"role": "user", "content": PROMPT}])
+    answer = client.chat.completions.create(model="m", messages=[{"role": "user", "content": PROMPT}])
     sent = sent_prompt(server)
-    assert f"{VALUES['AGE']} years old" in sent and f"zip code {VALUES['ZIP_CODE']}" in sent
-    for kind in ("PERSON", "DATE_OF_BIRTH", "PHONE_NUMBER", "US_DRIVER_LICENSE", "PASSPORT", "NATIONAL_ID"):
+    for kind in DEFAULT_KINDS:
         assert VALUES[kind] not in sent, kind
-    assert "<STREET_ADDRESS_1>" in sent
+        assert f"<{kind}_1>" in sent, kind
+    assert f"interview on {VALUES['DATE']}" in sent
+    assert answer.choices[0].message.content == PROMPT

@@ -204,18 +204,183 @@ def test_ordinary_words_that_are_also_names_stay(default: PiiAnalyzer, text: str
 
 # -- policy ------------------------------------------------------------------------------------------------
 
-def test_default_policy_redacts_every_direct_identifier_and_no_optional_quasi_identifier() -> None:
+def test_default_policy_redacts_direct_identifiers_and_quasi_identifiers_in_personal_forms() -> None:
     assert set(DIRECT_IDENTIFIERS) <= set(DEFAULT_ENTITIES)
-    assert {"DATE_OF_BIRTH", "LOCATION"} <= set(DEFAULT_ENTITIES)
-    assert not {"AGE", "ZIP_CODE", "DATE_TIME", "NRP", "ORGANIZATION"} & set(DEFAULT_ENTITIES)
+    quasi = {"DATE_OF_BIRTH", "AGE", "ZIP_CODE", "LOCATION", "NRP", "COMPANY", "JOB_TITLE", "PERSONAL_URL"}
+    assert quasi <= set(DEFAULT_ENTITIES)
+    # Every date, every organisation the model guesses, every link: a policy adds them.
+    assert not {"DATE", "DATE_TIME", "ORGANIZATION", "URL"} & set(DEFAULT_ENTITIES)
 
 
-def test_ages_are_kept_by_default_and_redacted_when_the_policy_asks(
+def test_ages_and_dates_of_birth_are_redacted_by_default_other_dates_when_the_policy_asks(
     default: PiiAnalyzer, everything: PiiAnalyzer
 ) -> None:
-    text = "The patient, a 47-year-old carpenter, was born on 3 May 1978."
-    assert found(default, text) == [("3 May 1978", "DATE_OF_BIRTH")]
-    assert ("47", "AGE") in found(everything, text)
+    text = "The patient, a 47-year-old carpenter, was born on 3 May 1978 and seen on 12 June 2023."
+    assert found(default, text) == [("47", "AGE"), ("3 May 1978", "DATE_OF_BIRTH")]
+    assert ("12 June 2023", "DATE") in found(everything, text)
+
+
+# -- companies ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Please send the invoice to Larkspur Analytics Ltd before Friday.", "Larkspur Analytics Ltd"),
+        ("Brenner & Sohn GmbH shipped the parts two weeks late.", "Brenner & Sohn GmbH"),
+        ("The claim against Quilmes Textil S.A. was settled.", "Quilmes Textil S.A."),
+        ("Our supplier HANBIT PRECISION CO., LTD. raised prices.", "HANBIT PRECISION CO., LTD."),
+        ("Our Veltrano Group account was suspended yesterday.", "Veltrano Group"),
+        ("I work at Oakridge Dental and my shifts keep changing.", "Oakridge Dental"),
+        ("She has been employed by Northwind Traders since spring.", "Northwind Traders"),
+    ],
+)
+def test_registered_company_names_and_employers(default: PiiAnalyzer, text: str, name: str) -> None:
+    assert covered(default, text, name, "COMPANY")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Working Group meets every second Monday.",
+        "The Company shall notify the Buyer in writing within ten days.",
+        "Our team uses Slack, Jira and GitHub Actions for CI.",
+        "Summarize the Apple earnings call from last quarter.",
+        "I work at night and sleep in the morning.",
+        "We moved the office to Boulder, CO last spring.",
+        "Should I buy the iPhone SE or wait?",
+        "THE SOFTWARE IS PROVIDED AS IS, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY.",
+    ],
+)
+def test_brands_and_generic_organisation_words_stay(default: PiiAnalyzer, text: str) -> None:
+    assert not {kind for _, kind in found(default, text)} & {"COMPANY", "ORGANIZATION"}
+
+
+def test_the_company_line_of_a_signature(default: PiiAnalyzer) -> None:
+    text = "Best,\nMarta Kowalczyk\nNorthbeam Logistics\n14 Harbour Road\nLeith EH6 6LX\n"
+    assert covered(default, text, "Northbeam Logistics", "COMPANY")
+    assert covered(default, text, "Marta Kowalczyk", "PERSON")
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("I used to work for Harrow Mills Ltd as Senior payroll clerk, but quit.", "Senior payroll clerk"),
+        ("She works as a night nurse at Ridgeview Clinic.", "night nurse"),
+        ("I work at Brightwater Foods as a quality inspector and love it.", "quality inspector"),
+    ],
+)
+def test_job_titles_next_to_an_employer(default: PiiAnalyzer, text: str, title: str) -> None:
+    assert covered(default, text, title, "JOB_TITLE")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a nurse and I work nights.",
+        "I work at home as a freelancer.",
+        "Use the logger as a context manager.",
+        "I work for Brightwater Foods as well, on weekends.",
+        "She worked at Coldharbour Press as usual until noon.",
+    ],
+)
+def test_job_titles_without_an_employer_stay(default: PiiAnalyzer, text: str) -> None:
+    assert "JOB_TITLE" not in {kind for _, kind in found(default, text)}
+
+
+# -- nationalities, religions, political groups ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("As a Sikh nurse I was asked to remove my turban.", "Sikh"),
+        ("My neighbours are Portuguese and very kind.", "Portuguese"),
+        ("i am italian but i live abroad now", "italian"),
+        ("She is a devout catholic, so Sundays are out.", "catholic"),
+    ],
+)
+def test_origin_and_belief_are_redacted(default: PiiAnalyzer, text: str, value: str) -> None:
+    assert hidden(default, text, value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Translate this paragraph into German, please.",
+        "She speaks Spanish and French fluently.",
+        "Reply in Portuguese only.",
+        "We need Japanese subtitles for the trailer.",
+        "Compare Korean and Vietnamese grammar for a beginner.",
+    ],
+)
+def test_languages_are_not_nationalities(default: PiiAnalyzer, text: str) -> None:
+    assert "NRP" not in {kind for _, kind in found(default, text)}
+
+
+@pytest.mark.parametrize("text", ["I am happy with the result.", "I'm fine, thanks.", "I'm single and looking for a flat."])
+def test_lower_case_states_are_not_groups(default: PiiAnalyzer, text: str) -> None:
+    assert "NRP" not in {kind for _, kind in found(default, text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Validate the payload with Pydantic before saving it.",
+        "On Debian you install it with apt, on PyPy it runs slower.",
+        "Requests is the library most people use for HTTP.",
+    ],
+)
+def test_software_the_model_calls_a_group_is_not_one(default: PiiAnalyzer, text: str) -> None:
+    assert "NRP" not in {kind for _, kind in found(default, text)}
+
+
+# -- places ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("We moved here from Kirkwall two winters ago.", "Kirkwall"),
+        ("My aunt still lives in VALLDEMOSSA with her goats.", "VALLDEMOSSA"),
+        ("I'm originally from Tromsø, so the cold is fine.", "Tromsø"),
+        ("She flew to Puerto Natales for the trek.", "Puerto Natales"),
+        ("Portugal was wonderful last spring.", "Portugal"),
+    ],
+)
+def test_places_where_people_live_or_travel(default: PiiAnalyzer, text: str, place: str) -> None:
+    assert covered(default, text, place, "LOCATION")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We moved to Postgres after the outage.",
+        "Our team moved back to Trello after a month.",
+        "I come from Java, so Kotlin feels familiar.",
+        "The new checkout is live in Production since noon.",
+        "Customer says the parcel never arrived.",
+        "Budget approval is pending from finance.",
+        "Mercury is the closest planet to the sun.",
+    ],
+)
+def test_tools_and_sentence_openers_are_not_places(default: PiiAnalyzer, text: str) -> None:
+    assert "LOCATION" not in {kind for _, kind in found(default, text)}
+
+
+# -- postcodes and links -----------------------------------------------------------------------------------
+
+
+def test_uk_postcodes_need_no_label_but_road_names_are_not_postcodes(default: PiiAnalyzer) -> None:
+    assert covered(default, "The flat is near EC1A 1BB, second floor.", "EC1A 1BB", "ZIP_CODE")
+    assert "ZIP_CODE" not in {kind for _, kind in found(default, "Take the A1 north, then the M25.")}
+
+
+def test_personal_links_are_redacted_documentation_links_stay(default: PiiAnalyzer) -> None:
+    mine = "My portfolio: https://www.lena-kowalczyk.example/work"
+    assert covered(default, mine, "https://www.lena-kowalczyk.example/work", "PERSONAL_URL")
+    docs = "Read https://docs.python.org/3/library/re.html and explain lookbehind."
+    assert found(default, docs) == []
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from prodguard.errors import ConfigError
 from prodguard.guard._pii.address import address_spans
 from prodguard.guard._pii.names import NameFinder, NameLists
+from prodguard.guard._pii.organizations import company_spans, contact_block_companies
 from prodguard.guard._pii.types import (
     DEFAULT_ENTITIES,
     DEFAULT_PHONE_REGIONS,
@@ -163,7 +164,7 @@ class PiiAnalyzer:
         passes = self._prefilters.get
         entities = [e for e in self._pattern_entities if passes(e, _always)(text)]
         run_ner = self._ner_engine is not None and bool(self._ner_entities)
-        if not entities and not run_ner:
+        if not entities and not run_ner and not {"COMPANY", "JOB_TITLE"} & set(self.settings.entities):
             return ()
         nlp = self._nlp.nlp_model
         assert nlp is not None  # loaded in __init__
@@ -190,13 +191,19 @@ class PiiAnalyzer:
                 # No exception chaining: the cause's message may quote the text being analyzed.
                 raise PiiUnavailable("PII analysis failed inside the analyzer") from None
         spans = _resolve(results)
+        lexicon = self._nlp.lexicon
+        is_word = lexicon.is_word if lexicon else None
         if "STREET_ADDRESS" in self.settings.entities:
-            lexicon = self._nlp.lexicon
-            spans = address_spans(text, spans, lexicon.is_word if lexicon else None)
+            spans = address_spans(text, spans, is_word)
+        companies, titles = "COMPANY" in self.settings.entities, "JOB_TITLE" in self.settings.entities
+        if companies or titles:
+            spans = company_spans(text, spans, is_word, companies=companies, titles=titles)
         if "PERSON" in self.settings.entities:
             if self._names is not None:
                 spans = self._names.spans(text, spans)
             spans = _propagate_names(text, spans)
+        if companies:
+            spans = contact_block_companies(text, spans)  # needs the names found above
         if self._allow:
             spans = [s for s in spans if text[s.start : s.end] not in self._allow]
         return tuple(spans)

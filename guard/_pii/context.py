@@ -13,8 +13,11 @@ Entities (see ``DEFAULT_ENTITIES`` in ``_pii_types`` for which are redacted by d
 - ``PASSPORT``: after passport number / no. / # (and Reisepass, passeport, pasaporte, passaporto).
 - ``NATIONAL_ID``: after national id / ID number / identity card / personal number / DNI / NIE / NIF /
   BSN / PESEL / codice fiscale / Personalausweis / personnummer / henkilötunnus.
-- ``AGE``: "34 years old", "34-year-old", "aged 34", "age: 34", "turned 34", "when she was 34".
+- ``AGE``: "34 years old", "34-year-old", "aged 34", "age: 34", "turned 34", "I'll turn 34.", "I'm 34.",
+  "when she was 34", "at the age of 34" (not "under the age of 13": a rule about ages).
 - ``ZIP_CODE``: a postcode after zip / zip code / postcode / postal code / PLZ / code postal / CAP.
+- ``PERSONAL_URL``: a link to someone's own page or posts, or a share link: after "my website", "her
+  blog", a "Website:" field, "shared … with you", "posted a photo".
 """
 
 from __future__ import annotations
@@ -25,19 +28,19 @@ import regex
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-_MONTHS = (
+MONTHS = (
     r"(?:jan(?:uary|\.)?|feb(?:ruary|\.)?|mar(?:ch|\.)?|apr(?:il|\.)?|may|june?|july?|aug(?:ust|\.)?|"
     r"sep(?:t(?:ember)?|\.)?|oct(?:ober|\.)?|nov(?:ember|\.)?|dec(?:ember|\.)?|"
     r"januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|"
     r"septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
     r"octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre)"
 )
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th|\.)?"
-_YEAR = r"(?:19|20)\d\d"
+DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th|\.)?"
+YEAR = r"(?:19|20)\d\d"
 # 2/27/1993, 27.02.1993, 1993-02-27, 27 February 1993, February 27, 1993, 27th of Feb 1993
-_DATE = (
-    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:{_YEAR}|\d\d)|{_YEAR}[/.-]\d{{1,2}}[/.-]\d{{1,2}}"
-    rf"|{_DAY}[ \t]+(?:of[ \t]+)?(?i:{_MONTHS}),?[ \t]+{_YEAR}|(?i:{_MONTHS})[ \t]+{_DAY},?[ \t]+{_YEAR})\b"
+DATE_PATTERN = (
+    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:{YEAR}|\d\d)|{YEAR}[/.-]\d{{1,2}}[/.-]\d{{1,2}}"
+    rf"|{DAY}[ \t]+(?:of[ \t]+)?(?i:{MONTHS}),?[ \t]+{YEAR}|(?i:{MONTHS})[ \t]+{DAY},?[ \t]+{YEAR})\b"
 )
 
 
@@ -63,7 +66,7 @@ RULES: tuple[ContextRule, ...] = (
         r"né|née|date[ \t]+de[ \t]+naissance|nacid[oa]|fecha[ \t]+de[ \t]+nacimiento|nat[oa][ \t]+il|"
         r"data[ \t]+di[ \t]+nascita|data[ \t]+de[ \t]+nascimento|geboortedatum|födelsedatum|fødselsdato|"
         r"fødd|født|född|syntynyt)\b",
-        _DATE,
+        DATE_PATTERN,
         0.8,
         (
             ("Mara Ilić, born 3/14/1988, asked about her policy.", "3/14/1988"),
@@ -79,7 +82,7 @@ RULES: tuple[ContextRule, ...] = (
     ContextRule(
         "DATE_OF_BIRTH",
         r"\b(?:born(?:[ \t]+in)?|year[ \t]+of[ \t]+birth:?)",
-        rf"{_YEAR}\b",
+        rf"{YEAR}\b",
         0.7,
         (("She was born in 1964.", "1964"), ("year of birth: 1950", "1950")),
         ("Born to run, released 1975, still great.", "founded in 1964"),
@@ -148,18 +151,61 @@ RULES: tuple[ContextRule, ...] = (
             ("Ana Ruiz, 61 years old, asked", "61"),
         ),
         ("This 2 step process is easy.", "a 3.5 rating", "a 10 year warranty"),
-        keywords=("year", "yr", "yo", "y/o"),
+        # " yo " and its punctuated forms, not every "you".
+        keywords=("year", "yr", "y/o", " yo ", " yo.", " yo,", " yo!", " yo?", " yo)", " yo\n"),
         gap=2,
     ),
     ContextRule(
         "AGE",
-        r"\b(?:aged|age:?|turned|turning|when[ \t]+(?:he|she|i|they|we)[ \t]+(?:was|were))",
+        r"\b(?:aged|age:?|turn(?:s|ed|ing)?|when[ \t]+(?:he|she|i|they|we)[ \t]+(?:was|were)|"
+        r"i['’]?m|i[ \t]+am|(?:he|she)(?:['’]s|[ \t]+is))",
         r"(?<![\d.,])(?:1[01]\d|[1-9]?\d)(?=[ \t]*(?:[.,!?;]|$))",
         0.6,
-        (("My sister just turned 19", "19"), ("Written when she was 27.", "27"), ("aged 72, retired", "72")),
-        ("He turned 3 pages.", "turning 90 degrees left"),
-        keywords=("age", "turn", "when"),
+        (
+            ("My sister just turned 19", "19"),
+            ("Written when she was 27.", "27"),
+            ("aged 72, retired", "72"),
+            ("Next month I'll turn 40!", "40"),
+            ("Guess what, I'm 52.", "52"),
+        ),
+        ("He turned 3 pages.", "turning 90 degrees left", "I'm 5 minutes late", "she's 2 steps ahead"),
+        keywords=("age", "turn", "when", "i'm", "i’m", " im ", "i am", "he's", "he’s", "he is"),
         gap=2,
+    ),
+    ContextRule(
+        "AGE",
+        # "under the age of 13" is a rule about ages, not someone's age.
+        r"(?<!\b(?:under|over|above|below|from)[ \t])\bat[ \t]+the[ \t]+age[ \t]+of|(?<!\b(?:under|over|above|below|from)[ \t]the[ \t])\bage[ \t]+of",
+        r"(?<![\d.,])(?:1[01]\d|[1-9]?\d)\b(?![.,]\d|[ \t]+(?:or|and)[ \t]+(?:over|older|under|younger|above|up))",
+        0.6,
+        (("My grandmother retired at the age of 61 and moved", "61"), ("Dad died at the age of 88.", "88")),
+        ("Children under the age of 13 need consent.", "open to anyone at the age of 18 or older"),
+        keywords=("age of",),
+        gap=1,
+    ),
+    ContextRule(
+        "PERSONAL_URL",
+        # "my website", not "our website": a project's or a company's site is not about a person.
+        r"\b(?:(?:my|his|her)[ \t]+(?:(?:personal|own|new)[ \t]+)?(?:web[ \t]?site|site|blog|"
+        r"home[ \t]?page|page|profile|portfolio|channel|cv|resume|shop|store)\b|(?:web[ \t]?site|home[ \t]?page|"
+        r"blog|profile|portfolio|web|url)[ \t]*:|shared[ \t]+(?:[\w-]+[ \t]+){0,3}with[ \t]+(?:you|me|us)\b|"
+        r"(?:posted|uploaded|shared)[ \t]+(?:(?:a|an|my|the|some|new|this)[ \t]+)?(?:photos?|pictures?|pics?|videos?|"
+        r"posts?|files?|links?|docs?|documents?)\b)",
+        r"(?:https?://|www\.)[^\s<>\"'()]*[^\s<>\"'().,;:!?]",
+        0.7,
+        (
+            ("Check out my blog: https://www.rowan-okafor.example/notes", "https://www.rowan-okafor.example/notes"),
+            ("Website:\nhttp://tinyfern-studio.example/", "http://tinyfern-studio.example/"),
+            ("I have shared the slides with you https://files.example/s/Xk29QpLm", "https://files.example/s/Xk29QpLm"),
+            ("Just uploaded a photo www.pics.example/u/lenka88.", "www.pics.example/u/lenka88"),
+        ),
+        (
+            "The docs at https://docs.python.org/3/library/re.html explain it.",
+            "Is my website secure if it uses http://localhost:8080 in dev?",
+            "To help, visit our website (https://project.example/contribute/).",
+        ),
+        keywords=("http", "www."),
+        gap=8,
     ),
     ContextRule(
         "ZIP_CODE",
@@ -186,6 +232,8 @@ class ContextRuleRecognizer(LocalRecognizer):
             # break ("Passport number:\n912803456") but no digit.
             regex.compile(
                 rf"(?i:{r.label})[^\n\d]{{0,{r.gap}}}?(?:\n[^\n\d]{{0,{r.gap}}}?)?(?<![^\W\d])(?P<value>{r.value})"
+                if r.label
+                else rf"(?P<value>{r.value})"  # the value carries its own context ("34 years old")
             )
             for r in self.rules
         )
@@ -199,7 +247,7 @@ class ContextRuleRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = []
-        lowered = text.lower()
+        lowered = text.lower() + "\n"  # a keyword may end the text ("I'm 33 yo")
         for rule, pattern in zip(self.rules, self.patterns, strict=True):
             if rule.entity not in entities or not any(word in lowered for word in rule.keywords):
                 continue

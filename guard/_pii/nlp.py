@@ -9,15 +9,17 @@ is missing.
 The gate: PERSON and LOCATION names are capitalised, and the small English model essentially never labels
 a lowercase word as one. So only windows of three words either side of a capitalised word are tokenized
 and run through the ``ner`` pipe (batched) — skipping stop words, sentence-initial English words
-("Summarize", "Thanks") and words inside spans a pattern recognizer already found. Windows are cut at
-whitespace, where spaCy's tokenizer splits anyway, so their tokens are the full text's tokens. On the bench
-set the labels are the same as a full-text run, at about half the cost.
+("Summarize", "Thanks"; not proper nouns, which the lexicon lists as nouns only: "Belgium") and words
+inside spans a pattern recognizer already found. Windows are cut at whitespace, where spaCy's tokenizer
+splits anyway, so their tokens are the full text's tokens. On the bench set the labels are the same as a
+full-text run, at about half the cost.
 
 Then the small model's habits are corrected, using an English lexicon (WordNet base forms, shipped in the
 model's lemmatizer tables; see ``Lexicon``): names it calls ORG/PRODUCT/WORK_OF_ART become PERSON when
 they are shaped like a name and not made of English words ("Gemma Bacosi" yes, "Human Resources" no);
 PERSON/LOCATION spans lose edge tokens that are not capitalised words ("Q3", "INC0042") and a leading
-sentence-initial verb ("Compare Jira").
+sentence-initial verb ("Compare Jira"). NRP spans are checked by ``_pii.nrp`` (software names and
+languages are not groups; lower-case groups after "I am" are found).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from spacy.pipeline import EntityRecognizer
 from spacy.strings import StringStore
 from spacy.tokens import Doc
 
+from prodguard.guard._pii.nrp import identity_candidates, is_group_word, is_language_mention
 from prodguard.guard._pii.types import PiiUnavailable
 
 # spaCy labels -> Presidio entity names; anything else (CARDINAL, MONEY, ...) is dropped.
@@ -258,7 +261,9 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
             if not word[:1].isupper() or not any(ch.islower() for ch in word) or word.lower() in STOP_WORDS:
                 continue
             # A capital at the start of a sentence says nothing: "Summarize", "Thanks", "Order" are words.
-            if self.lexicon.is_word(word.lower()) and _sentence_start(text, start):
+            # Proper nouns in the lexicon ("Belgium", "Oslo") are nouns and nothing else; a capital on a verb,
+            # adjective or plural opens a sentence ("Summarize", "Great", "Thanks").
+            if self.lexicon.is_word(word.lower()) and _sentence_start(text, start) and not self.lexicon.is_noun_only(word.lower()):
                 continue
             if skip and any(lo <= start < hi for lo, hi in skip):
                 continue
@@ -271,11 +276,11 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
 
     def _entities(self, nlp: Language, text: str, skip: list[tuple[int, int]]) -> list[NerEntity]:
         windows = self._windows(text, skip)
-        if not windows:
-            return []
         ner = nlp.get_pipe("ner")
         assert isinstance(ner, EntityRecognizer)  # checked in load()
-        found: list[NerEntity] = []
+        found: list[NerEntity] = self._lowercase_groups(nlp, ner, text) if self.lexicon else []
+        if not windows:
+            return found
         pieces = ner.pipe(nlp.make_doc(text[lo:hi]) for lo, hi in windows)
         for (base, _), piece in zip(windows, pieces, strict=True):
             for ent in piece.ents:
@@ -286,6 +291,12 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
                     label, score = "PERSON", RELABELLED_SCORE
                 if label is None:
                     continue
+                if label == "NRP":
+                    lo, hi = base + piece[start].idx, base + piece[end - 1].idx + len(piece[end - 1].text)
+                    if is_language_mention(text, lo, hi) or (
+                        self.lexicon and not is_group_word(text[lo:hi], self.lexicon.is_word, self.lexicon.is_verb)
+                    ):
+                        continue
                 if label in _NAMES:
                     # The small model tags "Q3", "INC0042", "v1.2.0" and "PO 2025-8639" as people and places;
                     # a name has at least one capitalised word, and its edges are such words.
@@ -308,6 +319,18 @@ class GatedSpacyNlpEngine(SpacyNlpEngine):
                     NerEntity(base + piece[start].idx, base + last.idx + len(last.text), label, score)
                 )
         return found
+
+    def _lowercase_groups(self, nlp: Language, ner: EntityRecognizer, text: str) -> list[NerEntity]:
+        """NRP for "i am italian": the statement up to the word, capitalised, run through NER once more."""
+        candidates = identity_candidates(text, self.lexicon.is_noun)
+        pieces = ner.pipe(
+            nlp.make_doc(f"{text[lo:start]}{text[start].upper()}{text[start + 1 : end]}.") for lo, start, end in candidates
+        )
+        return [
+            NerEntity(start, end, "NRP", RELABELLED_SCORE)
+            for (lo, start, end), piece in zip(candidates, pieces, strict=True)
+            if any(e.label_ == "NORP" and lo + e.start_char == start and lo + e.end_char == end for e in piece.ents)
+        ]
 
     def _person_shaped(self, text: str, base: int, piece: Doc, start: int, end: int) -> bool:
         """Two to four capitalised words (particles and initials allowed), no organisation word, no article
@@ -402,6 +425,14 @@ class Lexicon:
     def is_modifier(self, lower: str) -> bool:
         """An adjective or adverb ("german", "frank", "rosy")."""
         return lower in self.modifiers
+
+    def is_noun(self, lower: str) -> bool:
+        """A noun or the plural of one ("italian", "latvians")."""
+        return lower in self.nouns or self.is_plural_noun(lower)
+
+    def is_noun_only(self, lower: str) -> bool:
+        """A noun and no other part of speech ("belgium", "customer"; not "order", "report")."""
+        return lower in self.nouns and lower not in self.verbs and lower not in self.modifiers
 
     def is_plural_noun(self, lower: str) -> bool:
         """ "teams", "boxes", "stories" (but not "nunes", "jones": surnames are not plurals of "nun", "jone")."""

@@ -12,9 +12,12 @@ Stock Presidio misses or misfires on chat text in known ways; each recognizer he
   starts with a known issuer prefix for its length, so random Luhn-valid order numbers stay out.
 - ``ProdguardEmailRecognizer``: stock validation calls tldextract, which fetches the public-suffix list
   over the network on first use. Here the top-level domain is checked by shape.
-- ``ProdguardStreetAddressRecognizer`` and ``ProdguardPersonCueRecognizer`` (in ``_pii_shapes``):
-  house-number + street-type shapes and name cues, so LOCATION and PERSON are found without NER and NER
-  misses are covered.
+- ``ProdguardStreetAddressRecognizer``, ``ProdguardPersonCueRecognizer`` and
+  ``ProdguardPlaceCueRecognizer`` (in ``_pii.shapes``): house-number + street-type shapes, name cues and
+  place cues, so addresses, PERSON and LOCATION are found without NER and NER misses are covered; and
+  ``ProdguardPostcodeRecognizer`` and ``ProdguardFullDateRecognizer`` (UK postcodes, full dates).
+- Labelled values (dates of birth, licences, ages, postcodes, personal links: ``_pii.context``) and
+  company names, job titles (``_pii.organizations``, run by the analyzer after these recognizers).
 - SSN: the stock recognizer, with scores that let a bare 9-digit number count when "SSN" or "social
   security" is nearby (stock caps it below any useful threshold).
 
@@ -63,7 +66,14 @@ from presidio_analyzer.predefined_recognizers import (
 from prodguard.errors import ConfigError
 from prodguard.guard._pii.context import CONTEXT_ENTITIES, ContextRuleRecognizer
 from prodguard.guard._pii.phone import ContextPhoneRecognizer
-from prodguard.guard._pii.shapes import ProdguardPersonCueRecognizer, ProdguardStreetAddressRecognizer
+from prodguard.guard._pii.shapes import (
+    PLACE_CUE_KEYWORDS,
+    ProdguardFullDateRecognizer,
+    ProdguardPersonCueRecognizer,
+    ProdguardPlaceCueRecognizer,
+    ProdguardPostcodeRecognizer,
+    ProdguardStreetAddressRecognizer,
+)
 from prodguard.guard._pii.types import DEFAULT_ENTITIES, NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
 
 # -- email ----------------------------------------------------------------------------------------------
@@ -478,6 +488,9 @@ PREFILTERS: dict[str, Callable[[str], bool]] = {
     **dict.fromkeys(
         ("US_PASSPORT", "MEDICAL_LICENSE", "STREET_ADDRESS", *sorted(CONTEXT_ENTITIES)), _DIGIT
     ),
+    "DATE": _DIGIT,
+    "LOCATION": _has(PLACE_CUE_KEYWORDS),
+    "PERSONAL_URL": lambda text: "http" in text or "www." in text,
     # For these the test gates the pattern recognizers only; NER runs in its own pass.
     "DATE_TIME": lambda text: _ANY_DIGIT.search(text) is not None or "day" in text,
 }
@@ -492,6 +505,7 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]]
     "IP_ADDRESS": lambda s: ip_recognizers(),
     "STREET_ADDRESS": lambda s: [ProdguardStreetAddressRecognizer()],
     "PERSON": lambda s: [ProdguardPersonCueRecognizer()],
+    "LOCATION": lambda s: [ProdguardPlaceCueRecognizer()],
     "DATE_TIME": lambda s: [DateRecognizer(), date_words_recognizer()],
     "CRYPTO": lambda s: [CryptoRecognizer()],
     "URL": lambda s: [UrlRecognizer()],
@@ -501,6 +515,8 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[[PiiSettings], list[EntityRecognizer]]]
     # Labelled values (one ContextRuleRecognizer for all of them, added by build_registries). Stock
     # UsLicenseRecognizer takes any 9-digit number and most words with a digit; ours needs the label.
     **{entity: lambda s: [] for entity in sorted(CONTEXT_ENTITIES)},
+    "ZIP_CODE": lambda s: [ProdguardPostcodeRecognizer()],  # and the labelled rule
+    "DATE": lambda s: [ProdguardFullDateRecognizer()],
     "US_BANK_NUMBER": lambda s: [UsBankRecognizer()],
     "UK_NHS": lambda s: [NhsRecognizer()],
     "MEDICAL_LICENSE": lambda s: [MedicalLicenseRecognizer()],

@@ -7,6 +7,8 @@ announced by a cue.
   "Via Roma, 12"), with an optional city/postcode tail.
 - ``ProdguardPersonCueRecognizer``: capitalised names right after a cue ("my name is", "Dear", "Thanks,",
   titles such as "Dr.").
+- ``ProdguardFullDateRecognizer`` (``DATE``): dates with day, month and year, and timestamps.
+- ``ProdguardPostcodeRecognizer`` (``ZIP_CODE``): UK postcodes, whose shape needs no label.
 
 Both are case-sensitive on purpose: capitalisation is most of what tells "42 Baker Street" from
 "42 baker street tickets".
@@ -18,6 +20,10 @@ import re
 
 from presidio_analyzer import Pattern, PatternRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
+
+from prodguard.guard._pii.context import DAY as _DAY
+from prodguard.guard._pii.context import MONTHS as _MONTHS
+from prodguard.guard._pii.context import YEAR as _YEAR
 
 _CASED = re.MULTILINE  # same flag value in the regex module Presidio compiles the patterns with
 
@@ -180,3 +186,91 @@ class ProdguardPersonCueRecognizer(PatternRecognizer):
     def invalidate_result(self, pattern_text: str) -> bool:
         first = pattern_text.split()[0].lower()
         return first in _NOT_NAMES or first in STOP_WORDS
+
+
+# -- full dates and postcodes ---------------------------------------------------------------------------
+
+_TIME = r"(?:(?:[ \t]+|T|,[ \t]*)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:[ \t]?[AaPp]\.?[Mm]\.?)?)?"
+_NUMERIC_DATE = (
+    r"(?:(?:0?[1-9]|[12]\d|3[01])[/.-](?:0?[1-9]|[12]\d|3[01])[/.-](?:19|20)\d\d"
+    r"|(?:19|20)\d\d([/.-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01]))"
+)
+_WORD_DATE = (
+    rf"(?:{_DAY}[ \t]+(?:of[ \t]+)?(?i:{_MONTHS})\.?,?[ \t]+{_YEAR}|(?i:{_MONTHS})\.?[ \t]+{_DAY},?[ \t]+{_YEAR})"
+)
+
+
+class ProdguardFullDateRecognizer(PatternRecognizer):
+    """Calendar dates with day, month and year, and timestamps ("3/14/1988", "2021-06-30 08:15:02",
+    "14 March 1988"): HIPAA's Safe Harbor removes every date element finer than the year. Bare years,
+    weekdays and relative dates ("next Friday") are left alone."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="DATE",
+            name="ProdguardFullDateRecognizer",
+            patterns=[
+                Pattern("numeric date", rf"(?<![\w.:/-]){_NUMERIC_DATE}{_TIME}(?![\w/]|[.:-]\d)", 0.6),
+                Pattern("date in words", rf"(?<![\w.]){_WORD_DATE}{_TIME}\b", 0.6),
+            ],
+            global_regex_flags=_CASED,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        # "13/13/2020" is not a date: one of the first two numbers must be a month. (Not validate_result:
+        # a valid result there is raised to the top score and would outrank a date of birth.)
+        parts = re.split(r"[/.-]", pattern_text.split()[0].split("T")[0])
+        if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[0]) <= 2:
+            return min(int(parts[0]), int(parts[1])) > 12
+        return False
+
+
+class ProdguardPostcodeRecognizer(PatternRecognizer):
+    """UK postcodes ("SW1A 1AA", "PH36 9QH"): their letter-digit shape is specific enough without a label
+    (numeric postcodes need one: see ``ZIP_CODE`` in ``_pii.context``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="ZIP_CODE",
+            name="ProdguardPostcodeRecognizer",
+            patterns=[Pattern("UK postcode", r"(?<![\w-])[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[ABD-HJLNP-UW-Z]{2}\b", 0.6)],
+            global_regex_flags=_CASED,
+        )
+
+
+# -- places after residence and travel cues ---------------------------------------------------------------
+
+# Where someone lives, comes from or travels to. The small model calls many towns PRODUCT or nothing
+# ("from Cyprus", "in STEINPARZ"); after these cues a capitalised run is a place. Left out because tools
+# follow them too: "moved (back) to" (Jira), "I'm in" (Slack), "I come from" (Java), "is live in" (Production).
+_PLACE_CUE = (
+    r"(?i:\b(?:(?:(?<!\b(?:is|are|was|were|be|go|goes|went|gone)[ \t])live[sd]?|living|grew[ \t]+up|raised|based|"
+    r"originally|stay(?:s|ed|ing)?|settled)[ \t]+(?:here[ \t]+|there[ \t]+)?(?:in|from|near)|"
+    r"moved[ \t]+(?:here|there|away)[ \t]+from|(?:flew|flying|fly|travel(?:l?ing|l?ed|s)?|trip|holiday|"
+    r"vacation|journey|relocat(?:e|ed|ing)|arrived|arriving|emigrated|immigrated)[ \t]+(?:to|in|at|from)|"
+    r"home[ \t]?(?:city|town)(?:[ \t]+(?:of|is|was))?|hometown(?:[ \t]+(?:of|is|was))?):?)"
+)
+_PLACE_WORD = r"\p{Lu}[\p{L}'’-]*"
+_PLACE = rf"{_PLACE_WORD}(?:[ \t]+(?:(?:de|la|le|am|an|upon|on|sur|del|di|da)[ \t]+)?{_PLACE_WORD}){{0,2}}"
+PLACE_CUE_KEYWORDS = re.compile(
+    r"liv|grew|raised|based|origin|stay|settled|from|moved|fl[eyi]|travel|trip|holiday|vacation|journey|relocat|"
+    r"arriv|emigrat|immigrat|home",
+    re.IGNORECASE,
+)
+
+
+class ProdguardPlaceCueRecognizer(PatternRecognizer):
+    """A capitalised place name after "lives in", "grew up in", "originally from", "flew to", "home city":
+    where a person lives or goes narrows them down, whatever the model makes of the name."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="LOCATION",
+            name="ProdguardPlaceCueRecognizer",
+            patterns=[Pattern("place after cue", rf"(?<={_PLACE_CUE}[ \t]+){_PLACE}(?![\p{{L}}\d])", 0.6)],
+            global_regex_flags=_CASED,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        first = pattern_text.split()[0].lower()
+        return first in STOP_WORDS or first in _NOT_NAMES

@@ -28,14 +28,34 @@ DIRECT_IDENTIFIERS: tuple[str, ...] = (
     "PASSPORT",
     "NATIONAL_ID",
 )
-# Quasi-identifiers redacted by default: a date of birth (found only after its label) together with a
-# place narrows a person down to a handful, and place names (LOCATION: cities, regions, countries) are
-# what the guard has always redacted. Cheap to lose in a prompt, costly to leak.
-DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = ("DATE_OF_BIRTH", "LOCATION")
-# Quasi-identifiers a policy can add: AGE and ZIP_CODE (found after their labels), DATE_TIME, NRP
-# (nationalities, religions, political groups) and ORGANIZATION (spaCy's small model tags product names
-# as organizations), and the loose stock recognizers (US_BANK_NUMBER, UK_NHS, ...) whose digit patterns
-# fire on phone and order numbers.
+# Quasi-identifiers redacted by default: each narrows a person down, together they single one out (a
+# date of birth, a postcode and a gender identify most people). The reference points are HIPAA's Safe
+# Harbor list (birth dates, ages, places smaller than a state, postcodes, URLs) and GDPR art. 9 (ethnic
+# origin, religion, political opinion). Each is found only in a form or a context that makes it
+# personal, so the rest of the prompt stays readable:
+# - DATE_OF_BIRTH (a date after its label);
+# - AGE and ZIP_CODE (after their labels: "34 years old", "zip code 60614"; UK postcodes by shape);
+# - LOCATION (cities, regions, countries from NER, and a place after "lives in", "flew to");
+# - NRP (nationalities, religions, political groups, from NER; not when the word names a language);
+# - COMPANY (a name ending in its legal form, or an employer after "I work at") and JOB_TITLE (a title
+#   next to an employer: "I work for Acme Ltd as a payroll clerk");
+# - PERSONAL_URL (a link to someone's own page or posts, or a share link).
+DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = (
+    "DATE_OF_BIRTH",
+    "AGE",
+    "ZIP_CODE",
+    "LOCATION",
+    "NRP",
+    "COMPANY",
+    "JOB_TITLE",
+    "PERSONAL_URL",
+)
+# Entities a policy can add: DATE (every date with day, month and year, and timestamps: HIPAA removes
+# them all, but appointments, orders and deadlines are what scheduling and support prompts are about),
+# DATE_TIME (every date and time expression spaCy and stock Presidio find, bare years and weekdays
+# included), ORGANIZATION (whatever spaCy's small model tags as one: products, software and acronyms
+# too), URL (every link), and the loose stock recognizers (US_BANK_NUMBER, UK_NHS, ...) whose digit
+# patterns fire on phone and order numbers.
 DEFAULT_ENTITIES: tuple[str, ...] = DIRECT_IDENTIFIERS + DEFAULT_QUASI_IDENTIFIERS
 
 # Entities the spaCy model produces (through NER labels); the rest come from pattern recognizers.
@@ -46,8 +66,7 @@ SUPPORTED_ENTITIES: frozenset[str] = frozenset(
     {
         *DEFAULT_ENTITIES,
         *NER_ENTITIES,
-        "AGE",
-        "ZIP_CODE",
+        "DATE",
         "CRYPTO",
         "URL",
         "MAC_ADDRESS",
