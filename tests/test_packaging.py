@@ -4,6 +4,8 @@ rule packs and the ``py.typed`` marker shipped as package data."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 
 from setuptools.dist import Distribution
@@ -49,3 +51,15 @@ def test_package_data() -> None:
     import importlib.resources
 
     assert importlib.resources.files("prodguard").joinpath("py.typed").is_file()
+
+
+def test_importing_the_guard_or_running_report_does_not_load_presidio_or_spacy() -> None:
+    # Presidio and spaCy take about a second to import; they are loaded by the first guarded call that
+    # analyses personal data, not by ``import prodguard.guard`` (scanner commands such as ``report`` read
+    # the guard's policy and must not pay for them).
+    code = (
+        "import sys, prodguard.guard, prodguard.scanner.readiness.assess\n"
+        "print(sorted(m for m in ('presidio_analyzer', 'spacy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

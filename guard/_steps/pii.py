@@ -19,9 +19,8 @@ from prodguard.guard._body import map_texts
 from prodguard.guard._call import Call
 from prodguard.guard._errors import GuardUnavailable
 from prodguard.guard._io import Flow
-from prodguard.guard._pii.analyzer import PiiAnalyzer
 from prodguard.guard._pii.types import PiiSettings
-from prodguard.guard._pii.vault import PiiVault
+from prodguard.guard._pii.vault import PiiAnalyzer, PiiVault
 from prodguard.guard._policy.policy import PiiPolicy
 from prodguard.guard._steps.base import StepBase, TextFilter
 
@@ -41,8 +40,12 @@ def pii_settings(options: Mapping[str, Any]) -> PiiSettings:
 
 @lru_cache(maxsize=4)
 def shared_analyzer(settings: PiiSettings) -> PiiAnalyzer:
-    """PII analyzers are expensive (a spaCy model load); one per distinct settings per process."""
-    return PiiAnalyzer(settings)
+    """PII analyzers are expensive (a spaCy model load); one per distinct settings per process. Presidio and
+    spaCy are imported here, at the first guarded call that needs them, not when ``prodguard.guard`` is
+    imported: a policy without PII, and ``prodguard report`` reading the policy, never load them."""
+    from prodguard.guard._pii.analyzer import PiiAnalyzer as PresidioAnalyzer
+
+    return PresidioAnalyzer(settings)
 
 
 class PiiStep(StepBase):
