@@ -46,7 +46,9 @@ _BASE64_VALUE = re.compile(rb"(?<![A-Za-z0-9+/=_.-])[A-Za-z0-9+/]{12,4096}={0,2}
 MAX_DECODED = 256
 # A match that runs into the end of its window (a long bearer token or JWT) is matched again with this
 # much more room, to the end of its line at most, so that the whole token is found and redacted rather
-# than its first kilobyte (the rest would be printed, and the guard would send it).
+# than its first kilobyte (the rest would be printed, and the guard would send it). A match that reaches
+# the new edge too is given four times the room, and so on: no fixed cap, the work stays proportional
+# to the token's length (anchored ``match`` calls of linear-time patterns), bounded by the line.
 EDGE_EXTENSION = 16 * WINDOW
 # Matching work on one line is bounded: at most this many times the line's length, plus an allowance
 # (a line packed with keywords would have every rule's pattern run over all of it: minutes for 20 MiB).
@@ -295,16 +297,24 @@ class Engine:
 
 
 def _extended(rule: Rule, data: bytes, begin: int, hi: int, span: tuple[int, int]) -> tuple[int, int]:
-    """The secret's span when the match starting at ``begin`` is given room past ``hi`` (to the end of
-    the line, at most ``EDGE_EXTENSION`` bytes further)."""
-    limit = data.find(b"\n", hi, hi + EDGE_EXTENSION)
-    if limit < 0:
-        limit = min(len(data), hi + EDGE_EXTENSION)
-    longer = rule.regex.match(data, begin, limit)
-    if longer is None:
-        return span
-    start, end = longer.span(rule.secret_group)
-    return (start, end) if start >= 0 and end >= span[1] else span
+    """The secret's span when the match starting at ``begin`` is given room past ``hi``: to the end of
+    the line, in steps (``EDGE_EXTENSION`` bytes, then four times more each time the match reaches the
+    step's edge again)."""
+    room = EDGE_EXTENSION
+    while True:
+        limit = data.find(b"\n", hi, hi + room)
+        line_ends = limit >= 0
+        if not line_ends:
+            limit = min(len(data), hi + room)
+        longer = rule.regex.match(data, begin, limit)
+        if longer is None:
+            return span
+        start, end = longer.span(rule.secret_group)
+        if start < 0 or end < span[1]:
+            return span
+        if line_ends or limit >= len(data) or longer.end() < limit:
+            return start, end
+        span, hi, room = (start, end), limit, room * 4
 
 
 def _basic_values(data: bytes) -> list[tuple[int, int]]:

@@ -220,3 +220,36 @@ def test_install_guards_every_route_of_clients_built_later(server: FakeOpenAI) -
         uninstall()
     assert server.count() == 2
     assert_clean(server)
+
+
+def _long_jwt(size: int = 40 * 1024) -> str:
+    """A signed JWT of ``size`` characters (Azure AD and Okta tokens with many group claims run long)."""
+    import base64
+    import json
+    import random
+
+    rng = random.Random(4040)
+
+    def part(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    groups = ["".join(rng.choice("abcdef0123456789") for _ in range(32)) for _ in range(size // 44)]
+    header = part({"alg": "RS256", "typ": "JWT"})
+    signature = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for _ in range(342))
+    return f"{header}.{part({'sub': 'svc-ingest', 'groups': groups})}.{signature}"
+
+
+def _no_piece_of(token: str, text: str) -> bool:
+    """No 64-character stretch of ``token`` (beyond its public header) appears in ``text``."""
+    return not any(token[i : i + 64] in text for i in range(40, len(token) - 64, 32))
+
+
+def test_a_40_kib_bearer_token_is_redacted_whole_in_a_prompt(server: FakeOpenAI) -> None:
+    # The bearer rule's match reaches its 1 KiB window's edge; it is extended to the token's end (the
+    # scanner's 16 KiB step, then four times more each time), not cut after 17 KiB.
+    token = _long_jwt()
+    assert len(token) > 40 * 1024
+    guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": f"call with Bearer {token} now"}])
+    sent = server.all_text(headers=True)
+    assert _no_piece_of(token, sent) and "now" in sent
+
