@@ -12,9 +12,10 @@ import binascii
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
+from urllib.parse import unquote_to_bytes
 
 from prodguard.rules.model import Kind, Rule, Scope
 from prodguard.rules.validators import passes
@@ -136,12 +137,15 @@ class Engine:
         numbers = tuple(data.count(b"\n", 0, start) + 1 for start in sorted(dense))
         return EngineResult(findings, hidden, numbers)
 
-    def spans(self, data: bytes) -> list[SecretSpan]:
+    def spans(self, data: bytes, *, encoded: bool = False) -> list[SecretSpan]:
         """Byte spans of the secrets in ``data`` (for redacting text in place, as the guard does).
 
         Overlapping matches are merged into one span (their union), attributed to the reported rule that
-        starts first: a password glued to a provider key is hidden whole, not only the key's part."""
-        reported, masks = self._candidates(unify_line_ends(data))
+        starts first: a password glued to a provider key is hidden whole, not only the key's part.
+        ``encoded``: also decode every base64, hex and %-encoded value (not only those the scanner's
+        keywords point at) and hide a value whose decoded text holds a secret; the work is bounded as
+        the scanner's (``MAX_DECODED`` values of at most 4 KiB each, per encoding)."""
+        reported, masks = self._candidates(unify_line_ends(data), encoded=encoded)
         merged: list[SecretSpan] = []
         covering = sorted(
             [(c.start, c.end, c.rule, 0) for c in reported] + [(c.start, c.end, c.rule, 1) for c in masks],
@@ -201,7 +205,7 @@ class Engine:
         return kept
 
     def _candidates(
-        self, data: bytes, dense: list[int] | None = None, *, decode: bool = True
+        self, data: bytes, dense: list[int] | None = None, *, decode: bool = True, encoded: bool = False
     ) -> tuple[list[_Candidate], list[_Candidate]]:
         """(candidates to report, candidates only to hide): a match that another overlapping match
         supersedes is not reported, but its span is still redacted. Lines where the work bound cut
@@ -211,7 +215,7 @@ class Engine:
         if self._prefilter is None or not data:
             return [], []
         hits = self._prefilter.hits(data)
-        if not hits:
+        if not hits and not encoded:
             return [], []
         line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
         file_rules: set[int] = set()
@@ -239,7 +243,10 @@ class Engine:
             candidates.extend(self._match(self.rules[rule_number], data, lo, hi, spans))
         for rule_number in file_rules:
             candidates.extend(self._match(self.rules[rule_number], data, 0, size, spans))
-        if decode:
+        if decode and encoded:
+            for decoder, spans_of in _encoded_values(data).items():
+                candidates.extend(self._decoded(data, spans_of, decoder))
+        elif decode:
             kids = {kid for kid, _ in hits}
             if kids & self._decode_all:
                 candidates.extend(self._decoded(data, [m.span() for m in _BASE64_VALUE.finditer(data)]))
@@ -249,11 +256,14 @@ class Engine:
         reported, superseded = _prefer_specific(unique)
         return reported, overlapped + superseded
 
-    def _decoded(self, data: bytes, spans: list[tuple[int, int]]) -> list[_Candidate]:
-        """Secrets inside the base64 values at ``spans``, reported at the encoded span."""
+    def _decoded(
+        self, data: bytes, spans: list[tuple[int, int]], decoder: Callable[[bytes], bytes | None] | None = None
+    ) -> list[_Candidate]:
+        """Secrets inside the encoded values at ``spans`` (base64 unless ``decoder`` says otherwise),
+        reported at the encoded span."""
         found: list[_Candidate] = []
         for start, end in spans[:MAX_DECODED]:
-            text = _decoded_text(data[start:end])
+            text = (decoder or _decoded_text)(data[start:end])
             if text is None:
                 continue
             reported, _ = self._candidates(text, decode=False)
@@ -333,14 +343,74 @@ def _basic_values(data: bytes) -> list[tuple[int, int]]:
     return spans
 
 
+# What the guard decodes (``spans(encoded=True)``): every run of base64, base64url, hex and %-encoding
+# characters of 12 or more, found in one pass and sorted by its characters (a hex run is tried as base64
+# too; "-" or "_" make a run base64url). 4 KiB of encoded text at most per value, as in the scanner.
+_ENCODED_RUN = re.compile(rb"[A-Za-z0-9+/_=%-]{12,}")
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+_MAX_ENCODED = 4096
+
+
+def _encoded_values(data: bytes) -> dict[Callable[[bytes], bytes | None], list[tuple[int, int]]]:
+    """Spans of the encoded values in ``data``, by the decoder each is tried with."""
+    found: dict[Callable[[bytes], bytes | None], list[tuple[int, int]]] = {
+        _decoded_text: [], _unbase64url: [], _unhexed: [], _unquoted: []
+    }
+    for match in _ENCODED_RUN.finditer(data):
+        start, end = match.span()
+        run = match[0]
+        if b"%" in run:
+            if end - start <= 3 * _MAX_ENCODED:
+                found[_unquoted].append((start, end))
+            continue
+        if end - start > 2 * _MAX_ENCODED:
+            continue
+        if len(run) % 2 == 0 and _HEX_DIGITS.issuperset(run):
+            found[_unhexed].append((start, end))
+        if end - start > _MAX_ENCODED:
+            continue
+        body = run.rstrip(b"=")
+        if b"=" in body:
+            continue  # "name=value": an assignment, not an encoded value
+        if b"-" in body or b"_" in body:
+            if b"+" not in body and b"/" not in body:
+                found[_unbase64url].append((start, end))
+        else:
+            found[_decoded_text].append((start, end))
+    return found
+
+
+def _unbase64url(value: bytes) -> bytes | None:
+    body = value.rstrip(b"=")
+    try:
+        return _printable(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _unhexed(value: bytes) -> bytes | None:
+    return _printable(bytes.fromhex(value.decode("ascii")))
+
+
+def _unquoted(value: bytes) -> bytes | None:
+    return _printable(unquote_to_bytes(value))
+
+
+def _printable(decoded: bytes) -> bytes | None:
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return decoded if all(c.isprintable() or c in "\r\n\t" for c in text) else None
+
+
 def _decoded_text(value: bytes) -> bytes | None:
     """``value`` base64-decoded, when that gives printable UTF-8 text (else it is not an encoded secret)."""
     try:
         decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
-        text = decoded.decode("utf-8")
     except (binascii.Error, ValueError):
         return None
-    return decoded if all(c.isprintable() or c in "\r\n\t" for c in text) else None
+    return _printable(decoded)
 
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:

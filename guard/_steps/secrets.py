@@ -63,7 +63,8 @@ class Scrubber:
         that came before (released already): rules that need a context word near the match see it."""
         before = len(context.encode("utf-8", "surrogatepass"))
         data = (context + text).encode("utf-8", "surrogatepass")
-        spans = [s for s in self.engine.spans(data) if s.start >= before] if data else []
+        # Encoded values too (base64, hex, %-encoding): a key is as leaked in a prompt when it is encoded.
+        spans = [s for s in self.engine.spans(data, encoded=True) if s.start >= before] if data else []
         if not spans:
             return text, []
         out = bytearray()
