@@ -220,7 +220,8 @@ class Engine:
         line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
         file_rules: set[int] = set()
         size = len(data)
-        for kid, end in hits:
+        token = (0, 0)  # the last token a window was extended through: (start, end)
+        for kid, end in sorted(hits, key=lambda hit: hit[1]):
             start = end - len(self._keywords[kid])
             # The window, clipped to the hit's line. Line ends are searched for within the window only:
             # a whole-line search per hit is quadratic on a long minified line with many hits.
@@ -230,6 +231,14 @@ class Engine:
             hi = data.find(b"\n", end, end + WINDOW)
             if hi < 0:
                 hi = min(size, end + WINDOW)
+                if hi < size and data[hi] in _TOKEN_BYTES and (data[hi] in _ALNUM or data[hi - 1] in _ALNUM):
+                    # Cut inside a token (a JWT whose payload alone is longer than the window): the
+                    # window runs to the token's end, so its structure can be matched whole. Hits are
+                    # in order, so each token's end is searched for once.
+                    if not token[0] <= hi < token[1]:
+                        brk = _TOKEN_BREAK.search(data, hi)
+                        token = (hi, brk.start() if brk else size)
+                    hi = token[1]
             for rule_number in self._rules_of[kid]:
                 if self.rules[rule_number].scope is Scope.FILE:
                     file_rules.add(rule_number)
@@ -342,6 +351,11 @@ def _basic_values(data: bytes) -> list[tuple[int, int]]:
         position = data.find(b"asic ", position + 5)
     return spans
 
+
+# Characters of a token a window cut inside is extended through: base64(url), JWTs, hex, bearer tokens.
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_.~-")
+_TOKEN_BREAK = re.compile(rb"[^A-Za-z0-9+/=_.~-]")
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 # What the guard decodes (``spans(encoded=True)``): every run of base64, base64url, hex and %-encoding
 # characters of 12 or more, found in one pass and sorted by its characters (a hex run is tried as base64

@@ -255,6 +255,24 @@ def test_a_40_kib_bearer_token_is_redacted_whole_in_a_prompt(server: FakeOpenAI)
 
 
 
+def test_a_40_kib_jwt_is_redacted_whole_in_a_prompt(server: FakeOpenAI) -> None:
+    # No bearer prefix: the JWT rule itself must match a token whose payload alone is 40 times its window.
+    token = _long_jwt()
+    guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": f"token {token} now"}])
+    sent = server.all_text(headers=True)
+    assert _no_piece_of(token, sent) and "[REDACTED:jwt] now" in sent
+
+
+@pytest.mark.parametrize(("before", "piece"), [("your token: ", 7), ("Authorization: Bearer ", 1000)])
+def test_a_40_kib_jwt_is_redacted_whole_in_a_stream(server: FakeOpenAI, before: str, piece: int) -> None:
+    token = _long_jwt()
+    pieces = [before, *(token[i : i + piece] for i in range(0, len(token), piece)), " keep it safe."]
+    server.queue_reply(text=pieces)
+    stream = guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert _no_piece_of(token, text) and "[REDACTED:" in text and text.endswith(" keep it safe.")
+
+
 def _encodings(value: str) -> dict[str, str]:
     """The key encoded as it may be pasted into a prompt (each value is one token of the prompt)."""
     import base64
