@@ -7,20 +7,25 @@ validators decide. The engine holds no state between blobs and is safe to copy i
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
-from urllib.parse import unquote_to_bytes
 
 from prodguard.rules.model import Kind, Rule, Scope
 from prodguard.rules.validators import passes
 from prodguard.scanner.assignments import assignment_name
 from prodguard.scanner.blob import Blob
+from prodguard.scanner.encoded import (
+    MAX_DECODED,
+    Decoder,
+    base64_text,
+    base64_values,
+    basic_values,
+    encoded_values,
+)
 from prodguard.scanner.filters import Allowance, is_allowed_inline
 from prodguard.scanner.finding import Finding, LineSpans, RedactedLine, fingerprint, hash_secret, redact
 from prodguard.scanner.lines import unify_line_ends
@@ -35,16 +40,10 @@ GENERIC_PROVIDER = "generic"
 CONTEXT_REACH = 4 * WINDOW
 # Absent words veto a match from close by (``OpenAI(api_key="…")``): they are looked for this far at most.
 ABSENT_REACH = 256
-# Encoded secrets: where a format stores credentials in base64 — a Kubernetes Secret's ``data:``, a Docker
-# ``config.json``'s ``auths.*.auth``, an HTTP ``Basic`` header — each base64 value is decoded once and
-# scanned again (one level deep), so that an OpenAI key in a Secret is reported as one. Bounded: at most
-# ``MAX_DECODED`` values of at most 4 KiB per blob. The keywords that ask for decoding (the whole blob's
-# base64 values, or those after ``Basic``) are part of the one prefilter pass.
+# Encoded secrets (``scanner.encoded``): the keywords that ask for decoding (a blob's base64 values, or
+# those after ``Basic``) are part of the one prefilter pass.
 _DECODE_ALL = ("kind: secret", 'kind: "secret"', '"kind": "secret"', '"auths"')
 _DECODE_BASIC = "basic "
-_BASIC = re.compile(rb"[ \t]+(?=[A-Za-z0-9+/]{8})")
-_BASE64_VALUE = re.compile(rb"(?<![A-Za-z0-9+/=_.-])[A-Za-z0-9+/]{12,4096}={0,2}(?![A-Za-z0-9+/=_.-])")
-MAX_DECODED = 256
 # A match that runs into the end of its window (a long bearer token or JWT) is matched again with this
 # much more room, to the end of its line at most, so that the whole token is found and redacted rather
 # than its first kilobyte (the rest would be printed, and the guard would send it). A match that reaches
@@ -253,26 +252,24 @@ class Engine:
         for rule_number in file_rules:
             candidates.extend(self._match(self.rules[rule_number], data, 0, size, spans))
         if decode and encoded:
-            for decoder, spans_of in _encoded_values(data).items():
+            for decoder, spans_of in encoded_values(data).items():
                 candidates.extend(self._decoded(data, spans_of, decoder))
         elif decode:
             kids = {kid for kid, _ in hits}
             if kids & self._decode_all:
-                candidates.extend(self._decoded(data, [m.span() for m in _BASE64_VALUE.finditer(data)]))
+                candidates.extend(self._decoded(data, base64_values(data)))
             elif self._decode_basic in kids:
-                candidates.extend(self._decoded(data, _basic_values(data)))
+                candidates.extend(self._decoded(data, basic_values(data)))
         unique, overlapped = _dedupe(candidates)
         reported, superseded = _prefer_specific(unique)
         return reported, overlapped + superseded
 
-    def _decoded(
-        self, data: bytes, spans: list[tuple[int, int]], decoder: Callable[[bytes], bytes | None] | None = None
-    ) -> list[_Candidate]:
+    def _decoded(self, data: bytes, spans: list[tuple[int, int]], decoder: Decoder = base64_text) -> list[_Candidate]:
         """Secrets inside the encoded values at ``spans`` (base64 unless ``decoder`` says otherwise),
         reported at the encoded span."""
         found: list[_Candidate] = []
         for start, end in spans[:MAX_DECODED]:
-            text = (decoder or _decoded_text)(data[start:end])
+            text = decoder(data[start:end])
             if text is None:
                 continue
             reported, _ = self._candidates(text, decode=False)
@@ -336,96 +333,10 @@ def _extended(rule: Rule, data: bytes, begin: int, hi: int, span: tuple[int, int
         span, hi, room = (start, end), limit, room * 4
 
 
-def _basic_values(data: bytes) -> list[tuple[int, int]]:
-    """Spans of the base64 values after ``Basic``/``basic`` (a bytes search: a case-insensitive regex over
-    every file would cost more than the rest of the scan)."""
-    spans: list[tuple[int, int]] = []
-    position = data.find(b"asic ")
-    while position > 0 and len(spans) < MAX_DECODED:
-        word_start = position - 1
-        if data[word_start] in b"Bb" and (word_start == 0 or not chr(data[word_start - 1]).isalnum()):
-            gap = _BASIC.match(data, position + 4)
-            value = _BASE64_VALUE.match(data, gap.end()) if gap else None
-            if value:
-                spans.append(value.span())
-        position = data.find(b"asic ", position + 5)
-    return spans
-
-
 # Characters of a token a window cut inside is extended through: base64(url), JWTs, hex, bearer tokens.
 _TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_.~-")
 _TOKEN_BREAK = re.compile(rb"[^A-Za-z0-9+/=_.~-]")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
-# What the guard decodes (``spans(encoded=True)``): every run of base64, base64url, hex and %-encoding
-# characters of 12 or more, found in one pass and sorted by its characters (a hex run is tried as base64
-# too; "-" or "_" make a run base64url). 4 KiB of encoded text at most per value, as in the scanner.
-_ENCODED_RUN = re.compile(rb"[A-Za-z0-9+/_=%-]{12,}")
-_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
-_MAX_ENCODED = 4096
-
-
-def _encoded_values(data: bytes) -> dict[Callable[[bytes], bytes | None], list[tuple[int, int]]]:
-    """Spans of the encoded values in ``data``, by the decoder each is tried with."""
-    found: dict[Callable[[bytes], bytes | None], list[tuple[int, int]]] = {
-        _decoded_text: [], _unbase64url: [], _unhexed: [], _unquoted: []
-    }
-    for match in _ENCODED_RUN.finditer(data):
-        start, end = match.span()
-        run = match[0]
-        if b"%" in run:
-            if end - start <= 3 * _MAX_ENCODED:
-                found[_unquoted].append((start, end))
-            continue
-        if end - start > 2 * _MAX_ENCODED:
-            continue
-        if len(run) % 2 == 0 and _HEX_DIGITS.issuperset(run):
-            found[_unhexed].append((start, end))
-        if end - start > _MAX_ENCODED:
-            continue
-        body = run.rstrip(b"=")
-        if b"=" in body:
-            continue  # "name=value": an assignment, not an encoded value
-        if b"-" in body or b"_" in body:
-            if b"+" not in body and b"/" not in body:
-                found[_unbase64url].append((start, end))
-        else:
-            found[_decoded_text].append((start, end))
-    return found
-
-
-def _unbase64url(value: bytes) -> bytes | None:
-    body = value.rstrip(b"=")
-    try:
-        return _printable(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _unhexed(value: bytes) -> bytes | None:
-    return _printable(bytes.fromhex(value.decode("ascii")))
-
-
-def _unquoted(value: bytes) -> bytes | None:
-    return _printable(unquote_to_bytes(value))
-
-
-def _printable(decoded: bytes) -> bytes | None:
-    try:
-        text = decoded.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return decoded if all(c.isprintable() or c in "\r\n\t" for c in text) else None
-
-
-def _decoded_text(value: bytes) -> bytes | None:
-    """``value`` base64-decoded, when that gives printable UTF-8 text (else it is not an encoded secret)."""
-    try:
-        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return _printable(decoded)
-
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
     windows.sort()
