@@ -11,6 +11,9 @@ each other's disk flushes. One chain, one order, one ``verify`` — rather than 
 whose chains could each be deleted whole without a trace. The lock is advisory and local: a log
 directory must not be shared between hosts (NFS).
 
+The lock file and its counter live in ``changelock``, the background flush of ``fsync = "interval"`` in
+``flusher``, the directory's files in ``segments``.
+
 A segment is *sealed* when a newer one exists; the writer that rolls over also clears the old file's
 write bits, so a sealed segment is recognisable on disk.
 """
@@ -19,10 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
-import mmap
 import os
 import secrets
 import stat
@@ -37,7 +38,9 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 
-from prodguard.guard._audit.errors import AuditKeyError, AuditLogError, TamperDetected
+from prodguard.guard._audit.changelock import ChangeLock
+from prodguard.guard._audit.errors import AuditLogError, TamperDetected
+from prodguard.guard._audit.flusher import start_flusher
 from prodguard.guard._audit.format import (
     CORRUPT,
     FRAME_CRC,
@@ -53,16 +56,13 @@ from prodguard.guard._audit.format import (
     genesis_link,
     open_frame,
     parse_header,
-    parse_segment_name,
     read_frame_head,
     segment_name,
 )
 from prodguard.guard._audit.head import StoredHead, open_head, read_head_fd, write_head
+from prodguard.guard._audit.segments import fdatasync, fsync_directory, header_error, list_segments
 
-LOCK_NAME = ".lock"
-_COUNTER_SIZE = 8
 _RANDOM_PER_RECORD = 28  # 12-byte nonce + 16-byte secret prefix of the plaintext
-_fdatasync = getattr(os, "fdatasync", os.fsync)
 _PUBLISH_EVERY_NS = 100 * 10**6
 
 
@@ -73,31 +73,6 @@ class WriterOptions:
     segment_max_bytes: int = 64 * 1024 * 1024
     segment_max_age_ns: int = 24 * 3600 * 10**9
     clock: Callable[[], int] = time.time_ns
-
-
-def list_segments(directory: Path) -> list[tuple[int, Path]]:
-    """Segment files in order of their id (names other than ``segment-N.pgal`` are ignored)."""
-    try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
-        return []
-    found = ((parse_segment_name(name), name) for name in names)
-    return sorted((sid, directory / name) for sid, name in found if sid is not None)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make creations, renames and deletions in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def header_error(name: str, exc: FormatError) -> AuditLogError:
-    if exc.code in ("unknown-key", "wrong-key"):
-        return AuditKeyError(f"{name}: {exc}")
-    return TamperDetected(f"{name} header: {exc} (run `prodguard logs verify`)")
 
 
 class SegmentWriter:
@@ -113,10 +88,7 @@ class SegmentWriter:
         self._always = options.fsync == "always"
         self._durable_meta = options.fsync != "never"
         self.mutex = threading.Lock()
-        self._lock_fd = -1
-        self._map: mmap.mmap | None = None
-        self._counter: memoryview | None = None  # the u64 change counter at the start of .lock
-        self._seen = -1
+        self._lock = ChangeLock(self.directory)
         self._fd = -1
         self._head_fd = -1  # <dir>/.head: the last acknowledged record, out of reach of a segment cut
         self._published_at = 0
@@ -149,11 +121,9 @@ class SegmentWriter:
             if self._flush_error is not None:
                 error, self._flush_error = self._flush_error, None
                 raise AuditLogError(f"flushing {self.directory} to disk failed in the background: {error}")
-            if self._lock_fd < 0:
-                self._open_lock()
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._lock.acquire()
             try:
-                self._announce()
+                self._lock.announce(self._refresh, self._fd < 0)
                 seq = self._write(kind, payload, self.options.clock())
                 if not self._durable_meta and time.monotonic_ns() - self._published_at >= _PUBLISH_EVERY_NS:
                     # "never": nothing is durable anyway; the head follows at most 100 ms behind (and at
@@ -161,7 +131,7 @@ class SegmentWriter:
                     self._publish_head()
                     self._published_at = time.monotonic_ns()
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                self._lock.release()
             if self._always:
                 self._sync()
                 self._publish_locked(self._acknowledged())
@@ -175,14 +145,12 @@ class SegmentWriter:
     def exclusive(self) -> Iterator[None]:
         """Thread mutex and file lock held, active segment attached and current (for purge and rotate)."""
         with self.mutex:
-            if self._lock_fd < 0:
-                self._open_lock()
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._lock.acquire()
             try:
-                self._announce()
+                self._lock.announce(self._refresh, self._fd < 0)
                 yield
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                self._lock.release()
 
     def _acknowledged(self) -> StoredHead | None:
         """The head this writer has just made durable (its last record), to store in ``.head``."""
@@ -193,13 +161,13 @@ class SegmentWriter:
 
     def _publish_locked(self, head: StoredHead | None) -> None:
         """Store ``head`` in ``.head`` under the file lock (the caller holds the thread mutex only)."""
-        if head is None or self._lock_fd < 0:
+        if head is None or not self._lock.is_open:
             return
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._lock.acquire()
         try:
             self._store_head(head)
         finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._lock.release()
 
     def _publish_head(self) -> None:
         head = self._acknowledged()
@@ -261,41 +229,8 @@ class SegmentWriter:
 
     # ------------------------------------------------------------------------------- segment state
 
-    def _open_lock(self) -> None:
-        try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            if os.fstat(fd).st_size < _COUNTER_SIZE:
-                os.ftruncate(fd, _COUNTER_SIZE)  # growing with zeros never clobbers another's counter
-            self._map = mmap.mmap(fd, _COUNTER_SIZE)
-        except OSError as exc:
-            raise AuditLogError(f"cannot open the audit log in {self.directory}: {exc.strerror}") from None
-        self._lock_fd = fd
-        self._counter = memoryview(self._map).cast("Q")
-        self._seen = -1
-
-    def _announce(self) -> None:
-        """Under the file lock: bump the shared change counter, and catch up if anyone else changed
-        anything since this writer last held the lock. The bump comes first, so that a writer that dies
-        half-way through its write still makes every other writer look at the segment again."""
-        counter = self._counter
-        assert counter is not None
-        changes = counter[0]
-        counter[0] = changes + 1
-        if changes != self._seen or self._fd < 0:
-            self._refresh()
-        self._seen = changes + 1
-
     def _close_lock(self) -> None:
-        if self._counter is not None:
-            self._counter.release()
-            self._counter = None
-        if self._map is not None:
-            self._map.close()
-            self._map = None
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        self._lock.close()
         if self._head_fd >= 0:
             os.close(self._head_fd)
             self._head_fd = -1
@@ -489,7 +424,7 @@ class SegmentWriter:
         if self._fd < 0:
             return
         try:
-            _fdatasync(self._fd)
+            fdatasync(self._fd)
         except OSError as exc:
             raise AuditLogError(f"cannot flush {self._path} to disk: {exc.strerror}") from None
         self._dirty = False
@@ -499,39 +434,20 @@ class SegmentWriter:
             self._sync()
 
     def _start_flusher(self) -> None:
-        ref = weakref.ref(self)
-        stop, interval = self._stop, self.options.fsync_interval_ms / 1000
+        self._flusher = start_flusher(self, self._stop, self.options.fsync_interval_ms / 1000)
 
-        def run() -> None:
-            # Holds only a weak reference, so a forgotten log can still be garbage-collected.
-            while not stop.wait(interval):
-                writer = ref()
-                if writer is None:
-                    return
-                with writer.mutex:
-                    # Sync a duplicate descriptor outside the mutex: appends go on while the disk works,
-                    # and a roll-over closing the original cannot pull the file from under the sync.
-                    fd = os.dup(writer._fd) if writer._dirty and writer._fd >= 0 else -1
-                    synced = writer._acknowledged() if fd >= 0 else None
-                    writer._dirty = False
-                if fd >= 0:
-                    try:
-                        _fdatasync(fd)
-                    except OSError as exc:  # a thread cannot raise to anyone: the next append will
-                        writer._flush_error = exc.strerror or type(exc).__name__
-                        synced = None
-                    finally:
-                        os.close(fd)
-                    if synced is not None:
-                        with writer.mutex:
-                            try:
-                                writer._publish_locked(synced)
-                            except AuditLogError as exc:
-                                writer._flush_error = str(exc)
-                del writer
+    # Flushable, for the flusher thread (each called with the mutex held).
+    def take_dirty(self) -> tuple[int, StoredHead | None]:
+        fd = os.dup(self._fd) if self._dirty and self._fd >= 0 else -1
+        synced = self._acknowledged() if fd >= 0 else None
+        self._dirty = False
+        return fd, synced
 
-        self._flusher = threading.Thread(target=run, name="prodguard-audit-fsync", daemon=True)
-        self._flusher.start()
+    def publish_synced(self, head: StoredHead) -> None:
+        self._publish_locked(head)
+
+    def flush_failed(self, message: str) -> None:
+        self._flush_error = message
 
     def close(self) -> None:
         self._stop.set()
@@ -549,11 +465,11 @@ class SegmentWriter:
 
     def __del__(self) -> None:
         # A log that was never closed: release the descriptors (nothing to flush that the OS lacks).
-        for fd in (self._fd, self._lock_fd, self._head_fd):
+        for fd in (self._fd, self._lock.fd, self._head_fd):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self._fd = self._lock_fd = self._head_fd = -1
+        self._fd = self._lock.fd = self._head_fd = -1
 
     # ------------------------------------------------------------------------------ maintenance hooks
 
