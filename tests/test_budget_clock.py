@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from prodguard.guard._state.backend import Admission, CounterAsk, Settlement
 from prodguard.guard._state.sqlite import SQLiteBackend
 
@@ -77,3 +79,14 @@ def test_spent_budget_survives_a_restart(tmp_path: Path) -> None:
         backend.settle(f"s{i}", [Settlement(KEY, (1, 10, 0), (1, 10, 0), (None, None, None), ask.expires_at)])
     clocks.ticks = 5.0
     assert _admitted([clocks.backend(url, boot="boot-2")], clocks, "r", 4) == 1
+
+
+def test_memory_leases_survive_a_wall_clock_jump(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prodguard.guard._state import backend as module
+
+    memory = module.MemoryBackend("memory://clock-jump")
+    start = time.time()
+    ask = CounterAsk(KEY, (1, 10, 0), (4, None, None), start + 2 * 86400)
+    assert sum(memory.admit(Admission(f"a{i}", (ask,), lease_s=600)).ok for i in range(4)) == 4
+    monkeypatch.setattr(module.time, "time", lambda: start + 3600)  # an hour ahead, same period
+    assert not memory.admit(Admission("b", (ask,), lease_s=600)).ok
