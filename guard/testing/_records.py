@@ -1,14 +1,18 @@
-"""What ``FakeOpenAI`` keeps: the requests it received, the keys it accepts and the faults programmed for
-the next requests; and how a path names an endpoint.
+"""What ``FakeOpenAI`` keeps: the requests it received, the keys it accepts, the faults programmed for
+the next requests and the moderation scores it reports; and how a path names an endpoint.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from prodguard.guard.testing import _answers
+from prodguard.guard.testing._answers import Plain
 
 # Azure puts the deployment in the path; a base URL may or may not carry /v1.
 _ROUTE_PREFIX = re.compile(r"^(?:/openai)?(?:/deployments/[^/]+)?(?:/v1)?(?=/|$)")
@@ -88,3 +92,70 @@ def strings_of(value: Any) -> Iterator[str]:
 
 def route_or_none(path: str | None) -> str | None:
     return None if path is None else route_of(path)
+
+
+class KeyRegistry:
+    """The API keys the server accepts; none registered: any key is."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, Key] = {}
+
+    def register(self, key: str, organization: str, projects: Sequence[str], header: str | None) -> None:
+        with self._lock:
+            self._keys[key] = Key(organization, tuple(projects), header or organization)
+
+    def revoke(self, key: str) -> None:
+        with self._lock:
+            known = self._keys.get(key) or Key("", (), "")
+            self._keys[key] = Key(known.organization, known.projects, known.header, revoked=True)
+
+    def authenticate(self, headers: Mapping[str, str]) -> tuple[Plain | None, Key | None]:
+        """(a refusal, or None) and the registered key of the request; (None, None) while no key is
+        registered (any key is accepted)."""
+        with self._lock:
+            if not self._keys:
+                return None, None
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            key = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
+        if key is None or key.revoked:
+            return _answers.error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"), None
+        requested = headers.get("openai-organization")
+        if requested and requested != key.organization:
+            return (
+                _answers.error(
+                    401,
+                    "OpenAI-Organization header should match organization for API key",
+                    "invalid_request_error",
+                    "mismatched_organization",
+                ),
+                None,
+            )
+        return None, key
+
+
+class ModerationScores:
+    """The category scores the moderation endpoint reports: a baseline for every input, and scores for
+    inputs holding a trigger word."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._baseline: dict[str, float] = {}
+        self._triggers: dict[str, dict[str, float]] = {}
+
+    def set(self, scores: Mapping[str, float], word: str | None) -> None:
+        normalized = {_answers.moderation_category(name): float(score) for name, score in scores.items()}
+        with self._lock:
+            if word is None:
+                self._baseline = normalized
+            else:
+                self._triggers[word] = normalized
+
+    def clear(self) -> None:
+        with self._lock:
+            self._baseline = {}
+            self._triggers = {}
+
+    def snapshot(self) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        with self._lock:
+            return dict(self._baseline), {w: dict(s) for w, s in self._triggers.items()}

@@ -54,7 +54,16 @@ from prodguard.guard.testing._answers import (
     ToolCallReply,
 )
 from prodguard.guard.testing._http import HTTPServer
-from prodguard.guard.testing._records import Fault, Key, RecordedRequest, route_of, route_or_none, strings_of
+from prodguard.guard.testing._records import (
+    Fault,
+    Key,
+    KeyRegistry,
+    ModerationScores,
+    RecordedRequest,
+    route_of,
+    route_or_none,
+    strings_of,
+)
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -105,10 +114,9 @@ class FakeOpenAI:
         self._records: list[RecordedRequest] = []
         self._faults: list[Fault] = []
         self._scripts: dict[str, deque[Script]] = {}
-        self._baseline_scores: dict[str, float] = {}
-        self._triggers: dict[str, dict[str, float]] = {}
+        self._scores = ModerationScores()
         self._serial = 0
-        self._keys: dict[str, Key] = {}
+        self._keys = KeyRegistry()
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.set_moderation_scores(flag_scores or {"violence": 0.97}, word=flag_word)
@@ -232,14 +240,11 @@ class FakeOpenAI:
         on, every request must carry a registered, unrevoked key. ``organization_header`` is what the
         ``openai-organization`` response header says (default: the organization id; the real API may
         send the organization's name)."""
-        with self._lock:
-            self._keys[key] = Key(organization, tuple(projects), organization_header or organization)
+        self._keys.register(key, organization, projects, organization_header)
 
     def revoke_key(self, key: str) -> None:
         """Answer 401 ``invalid_api_key`` to ``key`` from now on (registering it first if needed)."""
-        with self._lock:
-            known = self._keys.get(key) or Key("", (), "")
-            self._keys[key] = Key(known.organization, known.projects, known.header, revoked=True)
+        self._keys.revoke(key)
 
     def fail(
         self,
@@ -336,18 +341,11 @@ class FakeOpenAI:
         containing ``word`` (case-sensitive; the highest score wins). Categories take wire names
         (``self-harm/intent``) or the SDK's attribute names (``self_harm_intent``); a score of at least
         ``MODERATION_FLAG_THRESHOLD`` flags its category and the result. Others score 1e-6."""
-        normalized = {_answers.moderation_category(name): float(score) for name, score in scores.items()}
-        with self._lock:
-            if word is None:
-                self._baseline_scores = normalized
-            else:
-                self._triggers[word] = normalized
+        self._scores.set(scores, word)
 
     def clear_moderation_scores(self) -> None:
         """No baseline scores and no trigger words: every input passes."""
-        with self._lock:
-            self._baseline_scores = {}
-            self._triggers = {}
+        self._scores.clear()
 
     # -- answering (called from the server's threads) -----------------------------------------------------
 
@@ -367,7 +365,7 @@ class FakeOpenAI:
         if fault is not None and fault.delay:
             delay, fault = fault.delay, None  # a slow answer is otherwise a normal one
         if fault is None:
-            refused, key = self._authenticate(headers)
+            refused, key = self._keys.authenticate(headers)
             answer = refused if refused is not None else self._route(method, route, body, key)
             if key is not None and isinstance(answer, Plain):
                 extra = {"openai-organization": key.header}
@@ -396,29 +394,6 @@ class FakeOpenAI:
         with self._lock:
             self._records.append(record)
         return delay, answer
-
-    def _authenticate(self, headers: Mapping[str, str]) -> tuple[Plain | None, Key | None]:
-        """(a refusal, or None) and the registered key of the request; (None, None) while no key is
-        registered (any key is accepted)."""
-        with self._lock:
-            if not self._keys:
-                return None, None
-            scheme, _, token = headers.get("authorization", "").partition(" ")
-            key = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
-        if key is None or key.revoked:
-            return _answers.error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"), None
-        requested = headers.get("openai-organization")
-        if requested and requested != key.organization:
-            return (
-                _answers.error(
-                    401,
-                    "OpenAI-Organization header should match organization for API key",
-                    "invalid_request_error",
-                    "mismatched_organization",
-                ),
-                None,
-            )
-        return None, key
 
     def _route(self, method: str, route: str, body: Any, key: Key | None = None) -> Answer:
         if method == "GET" and route == "/organization/projects":
@@ -486,10 +461,6 @@ class FakeOpenAI:
             queue = self._scripts.get(route)
             return queue.popleft() if queue else None
 
-    def _moderation_settings(self) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-        with self._lock:
-            return dict(self._baseline_scores), {w: dict(s) for w, s in self._triggers.items()}
-
     def _next_id(self, prefix: str) -> str:
         with self._lock:
             self._serial += 1
@@ -501,6 +472,6 @@ _ENDPOINTS: dict[str, Callable[[FakeOpenAI, dict[str, Any], Script | None], Answ
     RESPONSES: lambda fake, body, script: _generation.responses(body, script, fake._echo()),
     _answers.EMBEDDINGS: lambda fake, body, script: _answers.embeddings(body, fake.embedding_dimensions),
     MODERATIONS: lambda fake, body, script: _answers.moderations(
-        body, *fake._moderation_settings(), fake._echo()
+        body, *fake._scores.snapshot(), fake._echo()
     ),
 }
