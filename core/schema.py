@@ -11,8 +11,8 @@ are errors everywhere (with a hint when the key belongs in another section), and
 file and the line. Owners then only add what a type cannot say (paths resolved against the
 configuration file, a soft limit above its hard limit, identifiers declared twice). ``validate`` runs
 every owner when a file is loaded, so ``prodguard scan`` reports a broken guard policy too and
-``protect()`` a broken scanner setting. ``reference`` renders docs/configuration.md from the same
-declarations (a test keeps the page in step): ``python -m prodguard.schema > docs/configuration.md``.
+``protect()`` a broken scanner setting. ``prodguard.configdocs`` renders docs/configuration.md from the
+same declarations (a test keeps the page in step).
 
 Supported annotations: ``bool``, ``int``, ``float``, ``str``, ``Literal[...]``, ``X | None``,
 ``tuple[X, ...]`` (a TOML array), ``Mapping[str, X]`` (a table keyed by names) and nested dataclasses
@@ -29,7 +29,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -111,6 +111,11 @@ OWNERS: dict[str, str] = {
 }
 
 
+def load_record(target: str) -> type:
+    """The record class a ``Section`` names."""
+    return typing.cast(type, _load(target))
+
+
 def _load(target: str) -> Any:
     module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
@@ -131,7 +136,9 @@ def validate(config: ProjectConfig) -> None:
 # --- reading -----------------------------------------------------------------------------------------
 
 
-class _Field(NamedTuple):
+class Declared(NamedTuple):
+    """One configuration field of a record: its TOML key, annotation, rule, and default (or required)."""
+
     name: str
     key: str
     annotation: Any
@@ -140,10 +147,10 @@ class _Field(NamedTuple):
     default: object
 
 
-_HINTS: dict[type, tuple[_Field, ...]] = {}
+_HINTS: dict[type, tuple[Declared, ...]] = {}
 
 
-def fields_of(record: type) -> tuple[_Field, ...]:
+def fields_of(record: type) -> tuple[Declared, ...]:
     """The configuration fields of a dataclass, with resolved annotations (cached)."""
     cached = _HINTS.get(record)
     if cached is not None:
@@ -157,7 +164,7 @@ def fields_of(record: type) -> tuple[_Field, ...]:
         default: object = f.default
         if f.default_factory is not MISSING:
             default = f.default_factory()
-        out.append(_Field(f.name, f.name, hints[f.name], rule, default is MISSING, default))
+        out.append(Declared(f.name, f.name, hints[f.name], rule, default is MISSING, default))
     _HINTS[record] = result = tuple(out)
     return result
 
@@ -308,12 +315,12 @@ def _value(config: ProjectConfig, where: Where, annotation: Any, rule: Rule, raw
     raise TypeError(f"the schema cannot read {annotation!r} ({_shown(where)})")  # a declaration bug
 
 
-def _bounds(rule: Rule) -> tuple[float, float]:
+def bounds(rule: Rule) -> tuple[float, float]:
     return (rule.min if rule.min is not None else 0.0, rule.max if rule.max is not None else float(LIMIT))
 
 
 def _integer(config: ProjectConfig, where: Where, name: str, rule: Rule, raw: object) -> int:
-    low, high = _bounds(rule)
+    low, high = bounds(rule)
     if rule.min is None and rule.max is None:
         wanted = "a positive integer"
     elif rule.max is None:
@@ -332,127 +339,9 @@ def _number(config: ProjectConfig, where: Where, name: str, rule: Rule, raw: obj
         raise config.error(f"{name} must be a number", *where)
     if not math.isfinite(raw):
         raise config.error(f"{name} must be a finite number", *where)
-    low, high = _bounds(rule)
+    low, high = bounds(rule)
     if rule.min is None and raw <= 0:
         raise config.error(f"{name} must be positive", *where)
     if raw < low or raw > high:
         raise config.error(f"{name} must be a number from {low:g} to {high:g}", *where)
     return float(raw)
-
-
-# --- the reference page ------------------------------------------------------------------------------
-
-
-def _type_name(annotation: Any, rule: Rule) -> str:
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        (inner,) = [a for a in args if a is not type(None)]
-        return _type_name(inner, rule)
-    if origin is Literal:
-        return " \\| ".join(f'`"{a}"`' for a in args)
-    if origin is tuple:
-        if dataclasses.is_dataclass(args[0]):
-            return "array of tables"
-        return ("string or " if rule.one_or_many else "") + "list of strings"
-    if origin in (Mapping, dict):
-        return "table of tables" if dataclasses.is_dataclass(args[1]) else f"table of name = {_type_name(args[1], rule)}"
-    base = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(annotation, "table")
-    if annotation in (int, float) and (rule.min is not None or rule.max is not None):
-        low, high = _bounds(rule)
-        base += f", {low:g} to {high:g}" if rule.max is not None else f", at least {low:g}"
-    elif annotation in (int, float):
-        base += ", > 0"
-    return base
-
-
-def _default(f: _Field) -> str:
-    value = f.default
-    if f.required:
-        return "required"
-    if value is None or value == {} or value == ():
-        return "—"
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, str):
-        return f'`"{value}"`'
-    if isinstance(value, tuple):
-        return "`[" + ", ".join(f'"{v}"' for v in value) + "]`"
-    if dataclasses.is_dataclass(value):
-        return "(table)"
-    return f"`{value}`"
-
-
-def _rows(record: type, rules: Mapping[str, Rule] | None = None, outer: frozenset[str] = frozenset()) -> Iterator[str]:
-    declared = fields_of(record)
-    for f in declared:
-        if f.key in outer:
-            continue  # the enclosing record's field of the same name is the one read
-        if f.rule.inline is not None:
-            yield from _rows(f.rule.inline, f.rule.inline_rules, frozenset(g.key for g in declared))
-            continue
-        rule = (rules or {}).get(f.key, f.rule)
-        if dataclasses.is_dataclass(f.annotation) or _record_items(f.annotation) is not None:
-            continue  # documented as its own section
-        yield f"| `{f.key}` | {_type_name(f.annotation, rule)} | {_default(f)} | {rule.doc} |"
-
-
-def _record_items(annotation: Any) -> type | None:
-    args = typing.get_args(annotation)
-    for arg in args:
-        if dataclasses.is_dataclass(arg):
-            return typing.cast(type, arg)
-    return None
-
-
-def _sections(where: Where, header: str, record: type, doc: str) -> Iterator[str]:
-    yield f"## `{header}`"
-    yield ""
-    if doc:
-        yield doc
-        yield ""
-    rows = list(_rows(record))
-    if rows:
-        yield "| key | type | default | meaning |"
-        yield "|---|---|---|---|"
-        yield from rows
-        yield ""
-    for f in fields_of(record):
-        if dataclasses.is_dataclass(f.annotation):
-            path = (*where, f.key)
-            yield from _sections(path, f"[{config_path(path)}]", typing.cast(type, f.annotation), f.rule.doc)
-        elif (item := _record_items(f.annotation)) is not None:
-            path = (*where, f.key)
-            if typing.get_origin(f.annotation) is tuple:
-                title = f"[[{config_path(path)}]]"
-            else:
-                title = f"[{config_path((*path, '<name>'))}]"
-            yield from _sections((*path, "<name>"), title, item, f.rule.doc)
-
-
-def reference() -> str:
-    """docs/configuration.md, rendered from the declarations."""
-    out = [
-        "# Configuration reference",
-        "",
-        "<!-- Generated by `python -m prodguard.schema > docs/configuration.md`; tests/test_config_schema.py",
-        "     checks that it is current. Edit the declarations (`setting(...)` fields), not this page. -->",
-        "",
-        "prodguard reads `[tool.prodguard]` in `pyproject.toml`, or the same keys at the top level of",
-        "`prodguard.toml` (drop the `tool.prodguard.` prefix). Every key is checked when the file is loaded:",
-        "an unknown key, a key in the wrong section, a wrong type or a value out of range is an error that",
-        "names the file and the line. Numbers are positive and at most 2**53 unless a range is given.",
-        "",
-    ]
-    for section in SECTIONS:
-        record = _load(section.record)
-        where: Where = (section.key,) if section.key else ()
-        if section.named:
-            out.extend(_sections((*where, "<name>"), f"[{config_path((*where, '<name>'))}]", record, section.doc))
-        else:
-            out.extend(_sections(where, f"[{config_path(where)}]", record, section.doc))
-    return "\n".join(out).rstrip() + "\n"
-
-
-if __name__ == "__main__":
-    sys.stdout.write(reference())

@@ -14,9 +14,10 @@ from typing import Literal
 import pytest
 
 from prodguard.config import load_project_config
+from prodguard.configdocs import reference
 from prodguard.errors import ConfigError
 from prodguard.guard import Policy
-from prodguard.schema import SECTIONS, Rule, fields_of, reference, section_record
+from prodguard.schema import SECTIONS, Rule, fields_of, section_record
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -269,4 +270,4 @@ def test_every_setting_is_documented() -> None:
 
 def test_the_configuration_reference_is_current() -> None:
     page = Path(__file__).parents[1] / "docs" / "configuration.md"
-    assert page.read_text("utf-8") == reference(), "run: python -m prodguard.schema > docs/configuration.md"
+    assert page.read_text("utf-8") == reference(), "run: python -m prodguard.configdocs > docs/configuration.md"
