@@ -112,13 +112,28 @@ class SQLiteBackend:
         self._wall, self._ticks = wall, ticks
         self._boot = boot_id() if boot is None else boot
         self._where = f"SQLite state file {self.path}"
+        self._clock_checked: sqlite3.Connection | None = None  # the connection whose boot was checked
+        self._tick_written = 0.0
 
     def now(self) -> float:
         return self._wall()  # one host: its own clock, for budget periods
 
     def _tick(self, conn: sqlite3.Connection) -> float:
-        """The monotonic clock, inside a write transaction; forgets leases and windows of an earlier boot."""
+        """The monotonic clock, inside a write transaction; forgets leases and windows of an earlier boot.
+
+        The boot is checked once per connection (a process cannot outlive a restart of its host); after
+        that the file's latest tick is only moved forward, at most once a second."""
         tick = self._ticks()
+        if conn is self._clock_checked:
+            if tick - self._tick_written >= _TICK_SLACK_S:
+                conn.execute("UPDATE clock SET tick = max(tick, ?) WHERE id = 0", (tick,))
+                self._tick_written = tick
+            return tick
+        self._check_boot(conn, tick)
+        self._clock_checked, self._tick_written = conn, tick
+        return tick
+
+    def _check_boot(self, conn: sqlite3.Connection, tick: float) -> None:
         row = conn.execute("SELECT boot, tick FROM clock").fetchone()
         # No row: a new file, or one written before leases used this clock (their wall-clock expiries
         # would look live for decades).
@@ -128,7 +143,6 @@ class SQLiteBackend:
             row = None
         if row is None or tick > row[1]:
             conn.execute("INSERT OR REPLACE INTO clock VALUES (0, ?, ?)", (self._boot, tick))
-        return tick
 
     # -- connection --------------------------------------------------------------------------------
 
