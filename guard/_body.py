@@ -35,13 +35,15 @@ STRUCTURAL = frozenset(
 BINARY = frozenset({"file_data", "b64_json", "embedding", "data", "image_data", "audio_data", "partial_image_b64"})
 
 
-# What base64 (standard or URL-safe, with line breaks) looks like. A value under a binary key that is not
-# shaped like this is text someone put there, and is analysed like any other text.
-_BASE64 = re.compile(r"[A-Za-z0-9+/_=\r\n-]*")
+# What a binary payload looks like as JSON text: base64 (or base64url), at least 16 characters. A plain
+# sentence under a ``data`` key (any key a caller may put in ``extra_body``) is text, not a payload.
+_PAYLOAD = re.compile(r"[A-Za-z0-9+/=_\r\n-]{16,}")
 
 
 def is_binary(key: str | None, text: str) -> bool:
-    return text.startswith("data:") or (key in BINARY and _BASE64.fullmatch(text) is not None)
+    if text.startswith("data:"):
+        return True
+    return key in BINARY and _PAYLOAD.fullmatch(text) is not None
 
 
 def map_texts(value: Json, fn: TextFn, *, binary: bool = False, key: str | None = None) -> Json:

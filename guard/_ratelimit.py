@@ -56,28 +56,31 @@ class WaitPolicy:
         window = windows[index]
         rule = window.rule
         if math.isinf(wait):
-            raise RateLimited(
-                f"rate limit {rule.scope} {window.metric}: this call alone needs {window.ask.amount} of "
-                f"{window.ask.capacity} per {rule.window_s:g} s; it can never be admitted",
-                scope=rule.scope,
-                subject=window.subject,
-                metric=window.metric,
-                retry_after=None,
+            raise _limited(
+                window,
+                f": this call alone needs {window.ask.amount} of {window.ask.capacity} per {rule.window_s:g} s; "
+                "it can never be admitted",
+                None,
             )
         bound = min(windows[i].rule.max_wait_s for i, _ in waits)
         raising = any(windows[i].rule.on_exhausted == "raise" for i, _ in waits)
         if raising or monotonic + wait > self._started + bound:
             reason = "on_exhausted = raise" if raising else f"waiting would exceed max_wait_s = {bound:g}"
-            raise RateLimited(
-                f"rate limit {rule.scope} {window.metric} {_rate(rule, window.metric)} reached; room in "
-                f"{wait:.2f} s ({reason})",
-                scope=rule.scope,
-                subject=window.subject,
-                metric=window.metric,
-                retry_after=wait,
-            )
+            raise _limited(window, f" {_rate(rule, window.metric)} reached; room in {wait:.2f} s ({reason})", wait)
         # A little jitter, so that callers woken for the same freed room do not all collide again.
         return wait * random.uniform(1.0, 1.1) + 0.001
+
+
+def _limited(window: PlannedWindow, why: str, retry_after: float | None) -> RateLimited:
+    """``RateLimited`` for ``window``: "rate limit <scope> <metric>" followed by ``why``."""
+    rule = window.rule
+    return RateLimited(
+        f"rate limit {rule.scope} {window.metric}{why}",
+        scope=rule.scope,
+        subject=window.subject,
+        metric=window.metric,
+        retry_after=retry_after,
+    )
 
 
 def _rate(rule: RateLimitRule, metric: str) -> str:

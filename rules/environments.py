@@ -11,16 +11,15 @@ import enum
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import pathspec
 
 from prodguard.config import ProjectConfig
+from prodguard.schema import read_section, setting
 
 ORG_ID = re.compile(r"^org-[A-Za-z0-9]{24}$")
 PROJECT_ID = re.compile(r"^proj_[A-Za-z0-9]{24}$")
 FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
-_KEYS = {"organization", "projects", "key_fingerprints", "paths", "production"}
 
 
 class Tier(enum.StrEnum):
@@ -140,57 +139,42 @@ def inferred_context(name: str) -> Context | None:
     return Context(environment, tier_of(environment), inferred=True)
 
 
+@dataclass(frozen=True)
+class EnvironmentTable:
+    """One ``[environments.<name>]`` table as written (``Environment`` is what the checks use)."""
+
+    organization: tuple[str, ...] = setting(
+        (), doc="Organization id(s) (`org-…`) of this environment.", one_or_many=True
+    )
+    projects: tuple[str, ...] = setting((), doc="Project ids (`proj_…`).", one_or_many=True)
+    key_fingerprints: tuple[str, ...] = setting(
+        (), doc="Fingerprints of this environment's keys (`prodguard fingerprint` prints one).", one_or_many=True
+    )
+    paths: tuple[str, ...] = setting((), doc="Gitignore-style patterns of files that belong to this environment.", one_or_many=True)
+    production: bool | None = setting(
+        None, doc="Whether this is production; default: true when the name says so (prod, production, live)."
+    )
+
+
+_IDS = (
+    ("organization", ORG_ID, "an organization id (org- and 24 characters)"),
+    ("projects", PROJECT_ID, "a project id (proj_ and 24 characters)"),
+    ("key_fingerprints", FINGERPRINT, "a key fingerprint (sha256: and 64 hex digits; `prodguard fingerprint` prints one)"),
+)
+
+
 def load_environments(config: ProjectConfig) -> EnvironmentPolicy:
     """Validate ``[tool.prodguard.environments]``; errors name the file and line."""
-    raw = config.table.get("environments", {})
-    if not isinstance(raw, dict):
-        raise config.error("environments must be a table of [environments.<name>] tables", "environments")
+    tables: dict[str, EnvironmentTable] = read_section(config, "environments")
     environments = []
     owners: dict[str, str] = {}
-    for name, table in raw.items():
+    for name, table in tables.items():
         at = ("environments", name)
-        if not isinstance(table, dict):
-            raise config.error(f"environment {name!r} must be a table", *at)
-        unknown = set(table) - _KEYS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise config.error(
-                f"unknown key {key!r} in environment {name!r} (known: {', '.join(sorted(_KEYS))})", *at, key
-            )
-        organizations = _ids(
-            config,
-            table.get("organization", []),
-            ORG_ID,
-            "an organization id (org- and 24 characters)",
-            *at,
-            "organization",
-        )
-        projects = _ids(
-            config,
-            table.get("projects", []),
-            PROJECT_ID,
-            "a project id (proj_ and 24 characters)",
-            *at,
-            "projects",
-        )
-        fingerprints = _ids(
-            config,
-            table.get("key_fingerprints", []),
-            FINGERPRINT,
-            "a key fingerprint (sha256: and 64 hex digits; `prodguard fingerprint` prints one)",
-            *at,
-            "key_fingerprints",
-        )
-        paths = _ids(config, table.get("paths", []), None, "", *at, "paths")
-        production = table.get("production", tier_of(name) is Tier.PRODUCTION)
-        if not isinstance(production, bool):
-            raise config.error("production must be true or false", *at, "production")
-        for key, values in (
-            ("organization", organizations),
-            ("projects", projects),
-            ("key_fingerprints", fingerprints),
-        ):
-            for value in values:
+        for key, pattern, what in _IDS:
+            _check_ids(config, getattr(table, key), pattern, what, *at, key)
+        production = tier_of(name) is Tier.PRODUCTION if table.production is None else table.production
+        for key, _, _ in _IDS:
+            for value in getattr(table, key):
                 if value in owners and owners[value] != name:
                     raise config.error(
                         f"{_shown(value)} is declared for both {owners[value]!r} and {name!r}: environments must not share identifiers or keys",
@@ -198,7 +182,9 @@ def load_environments(config: ProjectConfig) -> EnvironmentPolicy:
                         key,
                     )
                 owners[value] = name
-        environments.append(Environment(name, organizations, projects, fingerprints, paths, production))
+        environments.append(
+            Environment(name, table.organization, table.projects, table.key_fingerprints, table.paths, production)
+        )
     return EnvironmentPolicy(tuple(environments), config.path)
 
 
@@ -206,17 +192,10 @@ def _shown(value: str) -> str:
     return value if not value.startswith("sha256:") else value[:15] + "…"
 
 
-def _ids(
-    config: ProjectConfig, value: Any, pattern: re.Pattern[str] | None, what: str, *keys: str
-) -> tuple[str, ...]:
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise config.error(f"{keys[-1]} must be a string or a list of strings", *keys)
-    if pattern is not None:
-        for v in values:
-            if v.startswith("sk-"):
-                # Someone pasted a key where its fingerprint belongs; never echo any of it.
-                raise config.error(f"{keys[-1]} holds what looks like an API key; put its fingerprint there instead (`prodguard fingerprint`) and revoke the key", *keys)
-            if not pattern.match(v):
-                raise config.error(f"{keys[-1]}: {v[:8]!r}… is not {what}", *keys)
-    return tuple(values)
+def _check_ids(config: ProjectConfig, values: tuple[str, ...], pattern: re.Pattern[str], what: str, *keys: str) -> None:
+    for v in values:
+        if v.startswith("sk-"):
+            # Someone pasted a key where its fingerprint belongs; never echo any of it.
+            raise config.error(f"{keys[-1]} holds what looks like an API key; put its fingerprint there instead (`prodguard fingerprint`) and revoke the key", *keys)
+        if not pattern.match(v):
+            raise config.error(f"{keys[-1]}: {v[:8]!r}… is not {what}", *keys)

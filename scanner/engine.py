@@ -7,8 +7,6 @@ validators decide. The engine holds no state between blobs and is safe to copy i
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from bisect import bisect_left
 from collections import defaultdict
@@ -20,6 +18,14 @@ from prodguard.rules.model import Kind, Rule, Scope
 from prodguard.rules.validators import passes
 from prodguard.scanner.assignments import assignment_name
 from prodguard.scanner.blob import Blob
+from prodguard.scanner.encoded import (
+    MAX_DECODED,
+    Decoder,
+    base64_text,
+    base64_values,
+    basic_values,
+    encoded_values,
+)
 from prodguard.scanner.filters import Allowance, is_allowed_inline
 from prodguard.scanner.finding import (
     NO_NOTES,
@@ -43,19 +49,15 @@ GENERIC_PROVIDER = "generic"
 CONTEXT_REACH = 4 * WINDOW
 # Absent words veto a match from close by (``OpenAI(api_key="…")``): they are looked for this far at most.
 ABSENT_REACH = 256
-# Encoded secrets: where a format stores credentials in base64 — a Kubernetes Secret's ``data:``, a Docker
-# ``config.json``'s ``auths.*.auth``, an HTTP ``Basic`` header — each base64 value is decoded once and
-# scanned again (one level deep), so that an OpenAI key in a Secret is reported as one. Bounded: at most
-# ``MAX_DECODED`` values of at most 4 KiB per blob. The keywords that ask for decoding (the whole blob's
-# base64 values, or those after ``Basic``) are part of the one prefilter pass.
+# Encoded secrets (``scanner.encoded``): the keywords that ask for decoding (a blob's base64 values, or
+# those after ``Basic``) are part of the one prefilter pass.
 _DECODE_ALL = ("kind: secret", 'kind: "secret"', '"kind": "secret"', '"auths"')
 _DECODE_BASIC = "basic "
-_BASIC = re.compile(rb"[ \t]+(?=[A-Za-z0-9+/]{8})")
-_BASE64_VALUE = re.compile(rb"(?<![A-Za-z0-9+/=_.-])[A-Za-z0-9+/]{12,4096}={0,2}(?![A-Za-z0-9+/=_.-])")
-MAX_DECODED = 256
 # A match that runs into the end of its window (a long bearer token or JWT) is matched again with this
 # much more room, to the end of its line at most, so that the whole token is found and redacted rather
-# than its first kilobyte (the rest would be printed, and the guard would send it).
+# than its first kilobyte (the rest would be printed, and the guard would send it). A match that reaches
+# the new edge too is given four times the room, and so on: no fixed cap, the work stays proportional
+# to the token's length (anchored ``match`` calls of linear-time patterns), bounded by the line.
 EDGE_EXTENSION = 16 * WINDOW
 # Matching work on one line is bounded: at most this many times the line's length, plus an allowance
 # (a line packed with keywords would have every rule's pattern run over all of it: minutes for 20 MiB).
@@ -144,12 +146,15 @@ class Engine:
         numbers = tuple(data.count(b"\n", 0, start) + 1 for start in sorted(dense))
         return EngineResult(findings, hidden, numbers)
 
-    def spans(self, data: bytes) -> list[SecretSpan]:
+    def spans(self, data: bytes, *, encoded: bool = False) -> list[SecretSpan]:
         """Byte spans of the secrets in ``data`` (for redacting text in place, as the guard does).
 
         Overlapping matches are merged into one span (their union), attributed to the reported rule that
-        starts first: a password glued to a provider key is hidden whole, not only the key's part."""
-        reported, masks = self._candidates(unify_line_ends(data))
+        starts first: a password glued to a provider key is hidden whole, not only the key's part.
+        ``encoded``: also decode every base64, hex and %-encoded value (not only those the scanner's
+        keywords point at) and hide a value whose decoded text holds a secret; the work is bounded as
+        the scanner's (``MAX_DECODED`` values of at most 4 KiB each, per encoding)."""
+        reported, masks = self._candidates(unify_line_ends(data), encoded=encoded)
         merged: list[SecretSpan] = []
         covering = sorted(
             [(c.start, c.end, c.rule, 0) for c in reported] + [(c.start, c.end, c.rule, 1) for c in masks],
@@ -209,7 +214,7 @@ class Engine:
         return kept
 
     def _candidates(
-        self, data: bytes, dense: list[int] | None = None, *, decode: bool = True
+        self, data: bytes, dense: list[int] | None = None, *, decode: bool = True, encoded: bool = False
     ) -> tuple[list[_Candidate], list[_Candidate]]:
         """(candidates to report, candidates only to hide): a match that another overlapping match
         supersedes is not reported, but its span is still redacted. Lines where the work bound cut
@@ -219,12 +224,13 @@ class Engine:
         if self._prefilter is None or not data:
             return [], []
         hits = self._prefilter.hits(data)
-        if not hits:
+        if not hits and not encoded:
             return [], []
         line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
         file_rules: set[int] = set()
         size = len(data)
-        for kid, end in hits:
+        token = (0, 0)  # the last token a window was extended through: (start, end)
+        for kid, end in sorted(hits, key=lambda hit: hit[1]):
             start = end - len(self._keywords[kid])
             # The window, clipped to the hit's line. Line ends are searched for within the window only:
             # a whole-line search per hit is quadratic on a long minified line with many hits.
@@ -234,6 +240,14 @@ class Engine:
             hi = data.find(b"\n", end, end + WINDOW)
             if hi < 0:
                 hi = min(size, end + WINDOW)
+                if hi < size and data[hi] in _TOKEN_BYTES and (data[hi] in _ALNUM or data[hi - 1] in _ALNUM):
+                    # Cut inside a token (a JWT whose payload alone is longer than the window): the
+                    # window runs to the token's end, so its structure can be matched whole. Hits are
+                    # in order, so each token's end is searched for once.
+                    if not token[0] <= hi < token[1]:
+                        brk = _TOKEN_BREAK.search(data, hi)
+                        token = (hi, brk.start() if brk else size)
+                    hi = token[1]
             for rule_number in self._rules_of[kid]:
                 if self.rules[rule_number].scope is Scope.FILE:
                     file_rules.add(rule_number)
@@ -247,21 +261,25 @@ class Engine:
             candidates.extend(self._match(self.rules[rule_number], data, lo, hi, spans))
         for rule_number in file_rules:
             candidates.extend(self._match(self.rules[rule_number], data, 0, size, spans))
-        if decode:
+        if decode and encoded:
+            for decoder, spans_of in encoded_values(data).items():
+                candidates.extend(self._decoded(data, spans_of, decoder))
+        elif decode:
             kids = {kid for kid, _ in hits}
             if kids & self._decode_all:
-                candidates.extend(self._decoded(data, [m.span() for m in _BASE64_VALUE.finditer(data)]))
+                candidates.extend(self._decoded(data, base64_values(data)))
             elif self._decode_basic in kids:
-                candidates.extend(self._decoded(data, _basic_values(data)))
+                candidates.extend(self._decoded(data, basic_values(data)))
         unique, overlapped = _dedupe(candidates)
         reported, superseded = _prefer_specific(unique, self._order)
         return reported, overlapped + superseded
 
-    def _decoded(self, data: bytes, spans: list[tuple[int, int]]) -> list[_Candidate]:
-        """Secrets inside the base64 values at ``spans``, reported at the encoded span."""
+    def _decoded(self, data: bytes, spans: list[tuple[int, int]], decoder: Decoder = base64_text) -> list[_Candidate]:
+        """Secrets inside the encoded values at ``spans`` (base64 unless ``decoder`` says otherwise),
+        reported at the encoded span."""
         found: list[_Candidate] = []
         for start, end in spans[:MAX_DECODED]:
-            text = _decoded_text(data[start:end])
+            text = decoder(data[start:end])
             if text is None:
                 continue
             reported, _ = self._candidates(text, decode=False)
@@ -305,43 +323,30 @@ class Engine:
 
 
 def _extended(rule: Rule, data: bytes, begin: int, hi: int, span: tuple[int, int]) -> tuple[int, int]:
-    """The secret's span when the match starting at ``begin`` is given room past ``hi`` (to the end of
-    the line, at most ``EDGE_EXTENSION`` bytes further)."""
-    limit = data.find(b"\n", hi, hi + EDGE_EXTENSION)
-    if limit < 0:
-        limit = min(len(data), hi + EDGE_EXTENSION)
-    longer = rule.regex.match(data, begin, limit)
-    if longer is None:
-        return span
-    start, end = longer.span(rule.secret_group)
-    return (start, end) if start >= 0 and end >= span[1] else span
+    """The secret's span when the match starting at ``begin`` is given room past ``hi``: to the end of
+    the line, in steps (``EDGE_EXTENSION`` bytes, then four times more each time the match reaches the
+    step's edge again)."""
+    room = EDGE_EXTENSION
+    while True:
+        limit = data.find(b"\n", hi, hi + room)
+        line_ends = limit >= 0
+        if not line_ends:
+            limit = min(len(data), hi + room)
+        longer = rule.regex.match(data, begin, limit)
+        if longer is None:
+            return span
+        start, end = longer.span(rule.secret_group)
+        if start < 0 or end < span[1]:
+            return span
+        if line_ends or limit >= len(data) or longer.end() < limit:
+            return start, end
+        span, hi, room = (start, end), limit, room * 4
 
 
-def _basic_values(data: bytes) -> list[tuple[int, int]]:
-    """Spans of the base64 values after ``Basic``/``basic`` (a bytes search: a case-insensitive regex over
-    every file would cost more than the rest of the scan)."""
-    spans: list[tuple[int, int]] = []
-    position = data.find(b"asic ")
-    while position > 0 and len(spans) < MAX_DECODED:
-        word_start = position - 1
-        if data[word_start] in b"Bb" and (word_start == 0 or not chr(data[word_start - 1]).isalnum()):
-            gap = _BASIC.match(data, position + 4)
-            value = _BASE64_VALUE.match(data, gap.end()) if gap else None
-            if value:
-                spans.append(value.span())
-        position = data.find(b"asic ", position + 5)
-    return spans
-
-
-def _decoded_text(value: bytes) -> bytes | None:
-    """``value`` base64-decoded, when that gives printable UTF-8 text (else it is not an encoded secret)."""
-    try:
-        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
-        text = decoded.decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-    return decoded if all(c.isprintable() or c in "\r\n\t" for c in text) else None
-
+# Characters of a token a window cut inside is extended through: base64(url), JWTs, hex, bearer tokens.
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_.~-")
+_TOKEN_BREAK = re.compile(rb"[^A-Za-z0-9+/=_.~-]")
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
     windows.sort()

@@ -12,17 +12,49 @@ from prodguard.config import ProjectConfig
 from prodguard.rules.environments import EnvironmentPolicy, load_environments
 from prodguard.rules.model import Kind, Severity
 from prodguard.scanner.practices.testpaths import DEFAULT_TEST_PATHS, TestPaths
+from prodguard.schema import LIMIT, read_section, setting
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 
-# Sections other parts of prodguard own (see prodguard.schema); the scanner leaves them to their owners.
-_OTHER_SECTIONS = {"environments", "guard"}
-_SCAN_KEYS = {
-    "exclude", "min_severity", "rules", "packs", "max_file_size", "gitignore", "baseline", "test_paths"
-}  # fmt: skip
-SCANNER_KEYS = frozenset(_SCAN_KEYS)
-_RULE_KEYS = {"enable", "disable"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+def _size(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("max_file_size must be a number of bytes or a size like '20MiB'")
+    try:
+        size = parse_size(value)
+    except ValueError as exc:
+        raise ValueError(f"max_file_size: {exc}") from None
+    if not 0 < size <= LIMIT:
+        raise ValueError(f"max_file_size must be between 1 byte and {LIMIT} bytes")
+    return size
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    enable: tuple[str, ...] = setting((), doc="Rules to turn on: ids, families (`PG3` = every PG3xx rule) or globs (`PG30*`).")
+    disable: tuple[str, ...] = setting((), doc="Rules never reported: ids, families or globs.")
+
+
+@dataclass(frozen=True)
+class ScannerTable:
+    """The scanner's keys of ``[tool.prodguard]``, as written (``ScanSettings`` is what a scan runs with)."""
+
+    exclude: tuple[str, ...] = setting((), doc="Gitignore-style patterns of paths not scanned, relative to the configuration file.")
+    min_severity: str = setting(
+        "low", doc="Lowest severity reported: `info`, `low`, `medium`, `high` or `critical`."
+    )
+    rules: RuleSelection = setting(factory=RuleSelection, doc="Rules turned on or off.")
+    packs: tuple[str, ...] = setting((), doc="Extra rule pack files (TOML), relative to the configuration file.")
+    max_file_size: int = setting(
+        DEFAULT_MAX_FILE_SIZE, doc="Larger files are skipped: bytes, or a size like `\"20MiB\"`.", parse=_size
+    )
+    gitignore: bool = setting(True, doc="Skip what `.gitignore` ignores.")
+    baseline: str | None = setting(None, doc="Baseline file of accepted findings, relative to the configuration file.")
+    test_paths: tuple[str, ...] | None = setting(
+        None, doc="Patterns of test code (judged more leniently by practice checks); default: tests/, test_*.py, ..."
+    )
 
 
 @dataclass(frozen=True)
@@ -66,58 +98,29 @@ def parse_size(text: str | int) -> int:
 
 def settings_from_config(config: ProjectConfig) -> ScanSettings:
     """Validate the scanner's keys of ``[tool.prodguard]``; errors name the file and line."""
-    table = config.table
-    unknown = set(table) - _SCAN_KEYS - _OTHER_SECTIONS
-    if unknown:
-        key = sorted(unknown)[0]
-        known = ", ".join(sorted(_SCAN_KEYS | _OTHER_SECTIONS))
-        raise config.error(f"unknown key {key!r} in the prodguard configuration (known: {known})", key)
-    exclude = _string_list(config, table.get("exclude", []), "exclude")
+    table: ScannerTable = read_section(config, "")
     try:
-        min_severity = Severity.parse(_string(config, table.get("min_severity", "low"), "min_severity"))
+        min_severity = Severity.parse(table.min_severity)
     except ValueError as exc:
         raise config.error(str(exc), "min_severity") from None
-    rules = table.get("rules", {})
-    if not isinstance(rules, dict):
-        raise config.error("'rules' must be a table with 'enable' and/or 'disable'", "rules")
-    unknown_rules = set(rules) - _RULE_KEYS
-    if unknown_rules:
-        raise config.error(
-            f"unknown key {sorted(unknown_rules)[0]!r} in rules", "rules", sorted(unknown_rules)[0]
-        )
     # Absolute, but links not resolved: errors name the pack as configured.
-    packs = tuple(
-        os.path.abspath(config.root / p) for p in _string_list(config, table.get("packs", []), "packs")
-    )
-    raw_size = table.get("max_file_size", DEFAULT_MAX_FILE_SIZE)
-    if isinstance(raw_size, bool) or not isinstance(raw_size, (int, str)):
-        raise config.error("max_file_size must be a number of bytes or a size like '20MiB'", "max_file_size")
-    try:
-        max_file_size = parse_size(raw_size)
-    except ValueError as exc:
-        raise config.error(str(exc), "max_file_size") from None
+    packs = tuple(os.path.abspath(config.root / p) for p in table.packs)
     # Test code is judged relative to the configuration's folder; without a configuration file, relative
     # to the git repository holding each file (TestPaths' default).
-    patterns = table.get("test_paths")
     test_paths = TestPaths(
-        patterns=DEFAULT_TEST_PATHS if patterns is None else _string_list(config, patterns, "test_paths"),
+        patterns=DEFAULT_TEST_PATHS if table.test_paths is None else table.test_paths,
         root=str(config.root) if config.source is not None else None,
     )
-    gitignore = table.get("gitignore", True)
-    if not isinstance(gitignore, bool):
-        raise config.error("gitignore must be true or false", "gitignore")
-    baseline = table.get("baseline")
-    if baseline is not None:
-        baseline = str((config.root / _string(config, baseline, "baseline")).resolve())
+    baseline = str((config.root / table.baseline).resolve()) if table.baseline is not None else None
     return ScanSettings(
         root=config.root,
-        exclude=exclude,
+        exclude=table.exclude,
         min_severity=min_severity,
-        enable=_string_list(config, rules.get("enable", []), "rules", "enable"),
-        disable=_string_list(config, rules.get("disable", []), "rules", "disable"),
+        enable=table.rules.enable,
+        disable=table.rules.disable,
         packs=packs,
-        max_file_size=max_file_size,
-        gitignore=gitignore,
+        max_file_size=table.max_file_size,
+        gitignore=table.gitignore,
         config_path=config.path,
         environments=load_environments(config),
         test_paths=test_paths,
@@ -139,15 +142,3 @@ def parse_kinds(text: str) -> frozenset[Kind]:
     if not kinds:
         raise ValueError("--kinds needs at least one kind")
     return frozenset(kinds)
-
-
-def _string(config: ProjectConfig, value: Any, *keys: str) -> str:
-    if not isinstance(value, str):
-        raise config.error(f"{keys[-1]} must be a string", *keys)
-    return value
-
-
-def _string_list(config: ProjectConfig, value: Any, *keys: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise config.error(f"{keys[-1]} must be a list of strings", *keys)
-    return tuple(value)

@@ -28,7 +28,7 @@ from prodguard.guard._audit.errors import AuditKeyError, AuditLogError, TamperDe
 from prodguard.guard._audit.format import HEADER_SIZE, KeyCipher, SegmentHeader, read_frame_head, seal_frame
 from prodguard.guard._audit.keys import ENV_KEY_FILE, ENV_KEYS, Keyring, format_key, generate_key
 from prodguard.guard._audit.log import AuditLog, TornTailWarning
-from prodguard.guard._audit.walk import Problem
+from prodguard.guard._audit.report import Problem
 from tests.fakekeys import project_key
 
 DAY = 24 * 3600 * 10**9

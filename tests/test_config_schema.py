@@ -4,13 +4,20 @@ and each error names the file and the line."""
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from prodguard.config import load_project_config
+from prodguard.configdocs import reference
 from prodguard.errors import ConfigError
 from prodguard.guard import Policy
+from prodguard.schema import SECTIONS, Rule, fields_of, section_record
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -79,3 +86,188 @@ def test_missing_optional_dependency_names_the_extra(tmp_path: Path, run_cli, mo
     result = run_cli("logs", "verify", "--dir", str(tmp_path), cwd=tmp_path)
     assert result.exit_code == 2
     assert "pip install 'prodguard[guard]'" in (result.stderr or result.output) and "Traceback" not in result.output
+
+
+# --- the declarative schema, attacked field by field ----------------------------------------------------
+#
+# The tables below are generated from the schema itself, so a section or a field added later is attacked
+# too. Each case writes a prodguard.toml whose last line is the bad one and expects a ConfigError at that
+# line, from the loader and from Policy.load alike.
+
+# Values that make a table valid where a field is required.
+REQUIRED = {"scope": '"global"', "period": '"day"', "input": "1.0"}
+# Sub-tables reached through a name (a mapping of records): the name used here.
+NAMES = {"environments": "qa", "prices": "m"}
+
+
+def _tables() -> list[tuple[str, type, dict[str, Rule]]]:
+    """(header, record, overlay rules) of every table the schema declares; "" is the top level."""
+    found: list[tuple[str, type, dict[str, Rule]]] = []
+
+    def walk(header: str, record: type, array: bool = False) -> None:
+        found.append((f"[[{header}]]" if array else f"[{header}]" if header else "", record, {}))
+        for f in fields_of(record):
+            path = f"{header}.{f.key}" if header else f.key
+            if f.rule.inline is not None:
+                found.append((f"[{path[: -len(f.key) - 1]}]", f.rule.inline, dict(f.rule.inline_rules)))
+            elif dataclasses.is_dataclass(f.annotation):
+                walk(path, f.annotation)  # type: ignore[arg-type]
+            else:
+                for arg in typing.get_args(f.annotation):
+                    if dataclasses.is_dataclass(arg):
+                        if typing.get_origin(f.annotation) is tuple:
+                            walk(path, arg, array=True)  # type: ignore[arg-type]
+                        else:
+                            walk(f"{path}.{NAMES[f.key]}", arg)  # type: ignore[arg-type]
+
+    for section in SECTIONS:
+        record = section_record(section.key)
+        if section.named:
+            walk(f"{section.key}.{NAMES[section.key]}", record)
+        else:
+            walk(section.key, record)
+    return found
+
+
+TABLES = _tables()
+
+
+def _bad_values(annotation: object, rule: Rule) -> list[str]:
+    """TOML values of the wrong type or out of range for a field."""
+    if rule.parse is not None:
+        return ["true", '"lots"', "-1", "[1]"]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in args if a is not type(None)]
+        return _bad_values(inner, rule)
+    if origin is Literal:
+        return ['"nope"', "1", "true", f'"{str(args[0]).upper()}"']
+    if annotation is bool:
+        return ['"yes"', "1", "[]"]
+    if annotation is int:
+        bad = ['"7"', "-1", "1.5", "1e400", "true", str(2**60), "{ a = 1 }"]
+        return bad + (["0"] if rule.min is None else [])
+    if annotation is float:
+        bad = ['"x"', "-1.0", "1e400", "-1e400", "nan", "inf", "true", str(2**60), "[1.0]"]
+        if rule.max is not None:
+            bad.append(str(rule.max + 1))
+        return bad + (["0"] if rule.min is None else [])
+    if annotation is str:
+        return ["5", "[]", "{ a = 1 }"] + (['"! !"'] if rule.pattern else [])
+    if origin is tuple:
+        if dataclasses.is_dataclass(args[0]):
+            return ["5", "[1]", '"x"']
+        return ["5", "[1]", '["a", 2]', "{ a = 1 }"] + ([] if rule.one_or_many else ['"x"'])
+    if origin in (Mapping, dict):
+        if dataclasses.is_dataclass(args[1]):
+            return ["5", "{ m = 5 }"]
+        return ["5", '{ a = "x" }', "{ a = 1e400 }", "{ a = -1.0 }", "{ a = 2.0 }"]
+    if dataclasses.is_dataclass(annotation):
+        return ["5", '"x"', "[]"]
+    raise AssertionError(f"no bad values for {annotation!r}")
+
+
+def _cases() -> list[tuple[str, str, str, str]]:
+    cases = []
+    for header, record, overlay in TABLES:
+        required = [f"{f.key} = {REQUIRED[f.key]}" for f in fields_of(record) if f.required]
+        outer = {f.key for t in TABLES if t[0] == header and t[1] is not record for f in fields_of(t[1])}
+        for f in fields_of(record):
+            if f.required or f.key in outer or f.rule.inline is not None:
+                continue
+            for bad in _bad_values(f.annotation, overlay.get(f.key, f.rule)):
+                cases.append((header, "\n".join(required), f.key, bad))
+    return cases
+
+
+def _write(tmp_path: Path, header: str, required: str, line: str) -> tuple[Path, int]:
+    text = "\n".join(part for part in (header, required, line) if part) + "\n"
+    path = tmp_path / "prodguard.toml"
+    path.write_text(text, "utf-8")
+    return path, text.count("\n")
+
+
+def _refused_at(path: Path, line: int, *words: str) -> None:
+    for load in (lambda: load_project_config(path), lambda: Policy.load(path)):
+        with pytest.raises(ConfigError) as error:
+            load()
+        message = str(error.value)
+        assert message.startswith(f"{path}:{line}: "), message
+        assert all(word in message for word in words), message
+
+
+@pytest.mark.parametrize(("header", "required", "key", "bad"), _cases())
+def test_every_field_refuses_wrong_types_and_out_of_range_values(
+    tmp_path: Path, header: str, required: str, key: str, bad: str
+) -> None:
+    path, line = _write(tmp_path, header, required, f"{key} = {bad}")
+    _refused_at(path, line, key)
+
+
+@pytest.mark.parametrize(("header", "record", "overlay"), TABLES, ids=[t[0] or "top" for t in TABLES])
+def test_every_table_refuses_an_unknown_key(tmp_path: Path, header: str, record: type, overlay: object) -> None:
+    required = "\n".join(f"{f.key} = {REQUIRED[f.key]}" for f in fields_of(record) if f.required)
+    path, line = _write(tmp_path, header, required, "no_such_key = 1")
+    _refused_at(path, line, "unknown key 'no_such_key'")
+
+
+GUARD_FIELDS = [f.key for f in fields_of(section_record("guard"))]
+SCANNER_FIELDS = [f.key for f in fields_of(section_record(""))]
+
+
+@pytest.mark.parametrize("key", GUARD_FIELDS)
+def test_a_guard_key_at_the_top_level_says_where_it_belongs(tmp_path: Path, key: str) -> None:
+    path, line = _write(tmp_path, "", "", f"{key} = 1")
+    _refused_at(path, line, f"belongs in [guard.{key}]")
+
+
+@pytest.mark.parametrize("key", SCANNER_FIELDS)
+def test_a_scanner_key_in_the_guard_table_says_where_it_belongs(tmp_path: Path, key: str) -> None:
+    path, line = _write(tmp_path, "[guard]", "", f"{key} = 1")
+    _refused_at(path, line, f"belongs in [{key}]")
+
+
+def test_a_good_file_with_every_section_loads(tmp_path: Path) -> None:
+    text = """\
+exclude = ["build/"]
+max_file_size = "2MiB"
+[rules]
+disable = ["PG106"]
+[environments.staging]
+organization = "org-aaaaaaaaaaaaaaaaaaaaaaaa"
+[guard]
+environment = "staging"
+backend = "memory"
+budgets = [{scope = "tag:team", period = "month", max_cost_usd = 5, soft_cost_usd = 4}]
+[guard.pii]
+fail = "open"
+entities = ["PERSON"]
+score_threshold = 0
+cache_size = 0
+[guard.moderation]
+thresholds = { violence = 0.25 }
+[guard.backoff]
+max_retries = 0
+[guard.accounting.prices.m]
+input = 0
+"""
+    path = tmp_path / "prodguard.toml"
+    path.write_text(text, "utf-8")
+    policy = Policy.load(path)
+    assert policy.environment == "staging" and policy.budgets[0].scope == "tag:team"
+    assert policy.pii.options == {"entities": ("PERSON",), "score_threshold": 0.0, "cache_size": 0}
+    assert policy.moderation.thresholds == {"violence": 0.25} and policy.backoff.max_retries == 0
+    assert policy.accounting.prices["m"].input == 0.0 and policy.rules.disable == ("PG106",)
+    assert Policy.from_mapping({"pii": {"fail": "open"}}).pii.fail == "open"
+
+
+def test_every_setting_is_documented() -> None:
+    for _, record, overlay in TABLES:
+        for f in fields_of(record):
+            rule = overlay.get(f.key, f.rule)
+            assert rule.doc or f.key == "enabled", f"{record.__name__}.{f.key} has no doc"
+
+
+def test_the_configuration_reference_is_current() -> None:
+    page = Path(__file__).parents[1] / "docs" / "configuration.md"
+    assert page.read_text("utf-8") == reference(), "run: python -m prodguard.configdocs > docs/configuration.md"

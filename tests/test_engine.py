@@ -258,12 +258,15 @@ def test_two_generic_rules_on_the_same_value_report_it_once_by_the_first_listed(
 
 def test_keyword_far_from_its_match_on_a_long_line_still_bounded() -> None:
     # The pattern runs only within a window around the keyword on its line: a match that needs text
-    # beyond that window is not found (the bound that keeps minified files linear).
+    # beyond that window is not found (the bound that keeps minified files linear), unless the window
+    # was cut inside a token (letters, digits, base64 and JWT punctuation), which it then runs to the end of.
     rule = _rule("PG994", r"anchor(?P<secret>[A-Za-z0-9]{16})", ("anchor",))
     near = "anchor" + "Q1w2E3r4T5y6U7i8"
     assert Engine([rule]).scan(Blob("m.js", ("a" * 5000 + near).encode()))
     rule_far = _rule("PG995", r"(?P<secret>Q1w2E3r4T5y6U7i8)", ("anchor",))
     assert not Engine([rule_far]).scan(Blob("m.js", ("anchor" + "." * 3000 + "Q1w2E3r4T5y6U7i8").encode()))
+    assert not Engine([rule_far]).scan(Blob("m.js", ("anchor" + "a(" * 1500 + "Q1w2E3r4T5y6U7i8").encode()))
+    assert Engine([rule_far]).scan(Blob("m.js", ("anchor" + "a" * 3000 + "-Q1w2E3r4T5y6U7i8").encode()))
 
 
 def test_empty_and_keywordless_blobs(engine: Engine) -> None:
@@ -305,3 +308,28 @@ def test_engine_survives_pickling_for_worker_processes(engine: Engine, rng: rand
     text = f'KEY = "{project_key(rng)}"\nORG = "{legacy_user_key(rng)}"\n'
     copy = pickle.loads(pickle.dumps(engine))
     assert copy.scan(Blob("a.py", text.encode())) == engine.scan(Blob("a.py", text.encode()))
+
+
+# --- tokens longer than the match window -----------------------------------------------------------
+
+
+def _long_jwt(rng: random.Random, payload_bytes: int) -> str:
+    import base64
+    import json
+
+    def part(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    claims = {"sub": "svc", "groups": [body(rng, HEX, 32) for _ in range(payload_bytes // 36)]}
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.{body(rng, HEX, 86)}"
+
+
+@pytest.mark.parametrize("payload_bytes", [2_000, 40_000, 200_000])
+def test_a_jwt_longer_than_the_window_is_found_whole(engine: Engine, rng: random.Random, payload_bytes: int) -> None:
+    # Its structure (eyJ….eyJ….signature) is longer than the 1 KiB window around its keyword: the window
+    # runs to the token's end, so the rule matches the whole token, and the finding's hash is the token's.
+    from prodguard.scanner.finding import hash_secret
+
+    token = _long_jwt(rng, payload_bytes)
+    findings = [f for f in _scan(engine, f'TOKEN = "{token}"\nother = 1\n') if f.rule_id == "PG175"]
+    assert len(findings) == 1 and findings[0].secret_hash == hash_secret(token.encode())

@@ -234,3 +234,121 @@ def test_install_guards_every_route_of_clients_built_later(server: FakeOpenAI) -
         uninstall()
     assert server.count() == 2
     assert_clean(server)
+
+
+def _long_jwt(size: int = 40 * 1024) -> str:
+    """A signed JWT of ``size`` characters (Azure AD and Okta tokens with many group claims run long)."""
+    import base64
+    import json
+    import random
+
+    rng = random.Random(4040)
+
+    def part(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    groups = ["".join(rng.choice("abcdef0123456789") for _ in range(32)) for _ in range(size // 44)]
+    header = part({"alg": "RS256", "typ": "JWT"})
+    signature = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for _ in range(342))
+    return f"{header}.{part({'sub': 'svc-ingest', 'groups': groups})}.{signature}"
+
+
+def _no_piece_of(token: str, text: str) -> bool:
+    """No 64-character stretch of ``token`` (beyond its public header) appears in ``text``."""
+    return not any(token[i : i + 64] in text for i in range(40, len(token) - 64, 32))
+
+
+def test_a_40_kib_bearer_token_is_redacted_whole_in_a_prompt(server: FakeOpenAI) -> None:
+    # The bearer rule's match reaches its 1 KiB window's edge; it is extended to the token's end (the
+    # scanner's 16 KiB step, then four times more each time), not cut after 17 KiB.
+    token = _long_jwt()
+    assert len(token) > 40 * 1024
+    guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": f"call with Bearer {token} now"}])
+    sent = server.all_text(headers=True)
+    assert _no_piece_of(token, sent) and "now" in sent
+
+
+
+def test_a_40_kib_jwt_is_redacted_whole_in_a_prompt(server: FakeOpenAI) -> None:
+    # No bearer prefix: the JWT rule itself must match a token whose payload alone is 40 times its window.
+    token = _long_jwt()
+    guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": f"token {token} now"}])
+    sent = server.all_text(headers=True)
+    assert _no_piece_of(token, sent) and "[REDACTED:jwt] now" in sent
+
+
+@pytest.mark.parametrize(("before", "piece"), [("your token: ", 7), ("Authorization: Bearer ", 1000)])
+def test_a_40_kib_jwt_is_redacted_whole_in_a_stream(server: FakeOpenAI, before: str, piece: int) -> None:
+    token = _long_jwt()
+    pieces = [before, *(token[i : i + piece] for i in range(0, len(token), piece)), " keep it safe."]
+    server.queue_reply(text=pieces)
+    stream = guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert _no_piece_of(token, text) and "[REDACTED:" in text and text.endswith(" keep it safe.")
+
+
+def _encodings(value: str) -> dict[str, str]:
+    """The key encoded as it may be pasted into a prompt (each value is one token of the prompt)."""
+    import base64
+    from urllib.parse import quote
+
+    raw = value.encode()
+    return {
+        "base64": base64.b64encode(raw).decode(),
+        "base64-assignment": base64.b64encode(b"OPENAI_API_KEY=" + raw).decode(),
+        # "??? " makes its encoding use "_", which plain base64 does not accept.
+        "base64url": base64.urlsafe_b64encode(b"??? " + raw).decode().rstrip("="),
+        "hex": raw.hex(),
+        "hex-upper": raw.hex().upper(),
+        "percent-all": "".join(f"%{b:02X}" for b in raw),
+        "percent-url": "https://x.example/cb?k=" + quote(f"OPENAI_API_KEY={value}", safe=""),
+    }
+
+
+@pytest.mark.parametrize("encoding", list(_encodings(SECRET)))
+def test_encoded_keys_in_a_prompt_are_scrubbed(server: FakeOpenAI, encoding: str) -> None:
+    encoded = _encodings(SECRET)[encoding]
+    guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": f"here: {encoded} thanks"}])
+    sent = server.all_text(headers=True)
+    assert server.count("/v1/chat/completions") == 1
+    assert SECRET not in sent and encoded not in sent and "thanks" in sent
+    assert "[REDACTED:openai-project-key]" in sent
+
+
+def test_every_encoding_of_many_keys_is_scrubbed(server: FakeOpenAI) -> None:
+    # Twenty keys: their base64url forms use "-" and "_" at varying places, hex and % forms vary too.
+    keys = [openai_project_key(n) for n in range(20)]
+    prompt = " ".join(encoded for key in keys for encoded in _encodings(key).values())
+    guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
+    sent = server.all_text(headers=True)
+    for key in keys:
+        assert key not in sent and not any(encoded in sent for encoded in _encodings(key).values())
+
+
+def test_encoded_harmless_text_is_left_alone(server: FakeOpenAI) -> None:
+    import base64
+
+    harmless = f"see {base64.b64encode(b'hello there, this is fine').decode()} and {b'plain words here'.hex()} and a%20b%20c%20d%20e"
+    guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": harmless}])
+    assert harmless in server.all_text()
+
+
+@pytest.mark.parametrize("encoding", ["base64", "hex", "percent-all"])
+def test_encoded_keys_in_a_streamed_answer_are_scrubbed(server: FakeOpenAI, encoding: str) -> None:
+    encoded = _encodings(SECRET)[encoding]
+    server.queue_reply(text=["the value is ", *(encoded[i : i + 37] for i in range(0, len(encoded), 37)), " ok"])
+    stream = guarded(server).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == "the value is [REDACTED:openai-project-key] ok"
+
+
+def test_text_under_a_binary_key_is_analyzed_as_text(server: FakeOpenAI) -> None:
+    # "data" holds base64 payloads in the SDK's types; a sentence put there through extra_body is text.
+    import base64
+
+    payload = base64.b64encode(b"%PDF-1.7 binary document body " * 4).decode()
+    guarded(server).responses.create(
+        model="m", input="hi", extra_body={"action": {"data": f" {EMAIL} "}, "attachment": {"data": payload}}
+    )
+    sent = server.all_text(headers=True)
+    assert EMAIL not in sent and payload in sent

@@ -17,7 +17,7 @@ class AuditKeyError(AuditLogError):
 class TamperDetected(AuditLogError):
     """Reading found a record or segment that fails authentication or breaks the chain.
 
-    ``problem`` is the first :class:`~prodguard.guard._audit.walk.Problem` found (segment file, record
+    ``problem`` is the first :class:`~prodguard.guard._audit.report.Problem` found (segment file, record
     index, offset, sequence number); ``prodguard logs verify`` lists all of them.
     """
 

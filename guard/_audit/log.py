@@ -2,19 +2,17 @@
 
 Records are JSON objects encrypted with AES-256-GCM in length-framed segment files; each record's
 associated data binds its sequence number, segment and the chain hash of the record before it (see
-``_audit_format`` for the byte layout, ``_audit_writer`` for locking and durability, ``_audit_walk`` for
-verification, and docs/audit-log.md for the user guide).
+``format`` for the byte layout, ``writer`` for locking and durability, ``segments`` for the directory's
+files, ``walk`` and ``report`` for verification, and docs/audit-log.md for the user guide).
 """
 
 from __future__ import annotations
 
 import collections
-import fcntl
 import json
 import logging
 import os
 import secrets
-import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -37,15 +35,17 @@ from prodguard.guard._audit.format import (
 )
 from prodguard.guard._audit.head import HEAD_NAME, read_head
 from prodguard.guard._audit.keys import Keyring
-from prodguard.guard._audit.walk import KEY_PROBLEMS, Head, Problem, RawRecord, VerifyReport, Walker
-from prodguard.guard._audit.writer import (
-    LOCK_NAME,
-    SegmentWriter,
-    WriterOptions,
+from prodguard.guard._audit.report import KEY_PROBLEMS, Head, Problem, RawRecord, VerifyReport
+from prodguard.guard._audit.segments import (
+    FileLock,
     fsync_directory,
     header_error,
     list_segments,
+    read_segment,
+    snapshot,
 )
+from prodguard.guard._audit.walk import Walker
+from prodguard.guard._audit.writer import SegmentWriter, WriterOptions
 
 __all__ = ["AuditLog", "Entry", "Head", "PurgeResult", "RotateResult", "TornTailWarning", "VerifyReport"]
 
@@ -252,16 +252,16 @@ class AuditLog:
     def _walk(self, walker: Walker) -> Iterator[RawRecord]:
         if not self.directory.is_dir():
             raise AuditLogError(f"no audit log at {self.directory}")
-        snapshot = _snapshot(self.directory)
-        for number, (segment_id, path, size, inode) in enumerate(snapshot):
+        found = snapshot(self.directory)
+        for number, (segment_id, path, size, inode) in enumerate(found):
             if size < 0:
                 walker.segment_unusable(path.name, "not a regular file (a symbolic link, FIFO or directory)")
                 continue
-            buf = _read_segment(path, size, inode)
+            buf = read_segment(path, size, inode)
             if buf is None:
                 walker.segment_missing(path.name)
                 continue
-            yield from walker.segment(segment_id, path.name, buf, last=number == len(snapshot) - 1)
+            yield from walker.segment(segment_id, path.name, buf, last=number == len(found) - 1)
         walker.finish()
 
     # --------------------------------------------------------------------------------- maintenance
@@ -323,14 +323,14 @@ class AuditLog:
             active_id = writer.active[0]
         rotated: list[str] = []
         records = 0
-        with _FileLock(self.directory / ".rotate.lock"):
+        with FileLock(self.directory / ".rotate.lock"):
             for stale in self.directory.glob(".segment-*.rotating-*"):
                 stale.unlink()
             walker = Walker(self.keyring, _raise_problem)
-            for segment_id, path, size, inode in _snapshot(self.directory):
+            for segment_id, path, size, inode in snapshot(self.directory):
                 if segment_id >= active_id:
                     break
-                buf = _read_segment(path, size, inode)
+                buf = read_segment(path, size, inode)
                 if buf is None:
                     walker.segment_missing(path.name)
                     continue
@@ -413,64 +413,3 @@ def _raise_problem(problem: Problem) -> None:
         _log.warning("audit log: %s", problem)
         return
     raise TamperDetected(f"{problem} (run `prodguard logs verify` for a full report)", problem)
-
-
-class _FileLock:
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._fd = -1
-
-    def __enter__(self) -> None:
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self._fd)
-
-
-def _snapshot(directory: Path) -> list[tuple[int, Path, int, int]]:
-    """Segments with their size and inode, listed under a shared lock so that no append is half done:
-    readers then never mistake a concurrent append for a torn record."""
-    lock_fd = -1
-    try:
-        lock_fd = os.open(directory / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
-        fcntl.flock(lock_fd, fcntl.LOCK_SH)
-    except OSError:
-        pass  # no writer ever ran here, or a read-only copy of the log
-    try:
-        found = []
-        for segment_id, path in list_segments(directory):
-            try:
-                info = os.lstat(path)
-            except FileNotFoundError:
-                continue
-            # A link (dangling, looping, or to /dev/zero), a FIFO or a directory under a segment's name
-            # is reported, never followed or read (size -1 marks it).
-            size = info.st_size if stat.S_ISREG(info.st_mode) else -1
-            found.append((segment_id, path, size, info.st_ino))
-        return found
-    finally:
-        if lock_fd >= 0:
-            os.close(lock_fd)
-
-
-def _read_segment(path: Path, size: int, inode: int) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise AuditLogError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        with open(fd, "rb", closefd=False) as handle:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise AuditLogError(f"cannot read {path}: not a regular file")
-            replaced = info.st_ino != inode
-            # A segment replaced by rotation is complete (read to its size now); the active one is read up
-            # to the snapshot.
-            return handle.read(info.st_size if replaced else size)
-    except OSError as exc:
-        raise AuditLogError(f"cannot read {path}: {exc.strerror}") from None
-    finally:
-        os.close(fd)

@@ -11,6 +11,10 @@ each other's disk flushes. One chain, one order, one ``verify`` — rather than 
 whose chains could each be deleted whole without a trace. The lock is advisory and local: a log
 directory must not be shared between hosts (NFS).
 
+Following the active segment (attach, catch up, recover, roll over) lives in ``active``; the lock file and
+its counter in ``changelock``, the background flush of ``fsync = "interval"`` in
+``flusher``, the directory's files in ``segments``.
+
 A segment is *sealed* when a newer one exists; the writer that rolls over also clears the old file's
 write bits, so a sealed segment is recognisable on disk.
 """
@@ -18,14 +22,9 @@ write bits, so a sealed segment is recognisable on disk.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
-import mmap
 import os
-import secrets
-import stat
 import threading
 import time
 import weakref
@@ -35,34 +34,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-
-from prodguard.guard._audit.errors import AuditKeyError, AuditLogError, TamperDetected
+from prodguard.guard._audit.active import ActiveSegment
+from prodguard.guard._audit.changelock import ChangeLock
+from prodguard.guard._audit.errors import AuditLogError
+from prodguard.guard._audit.flusher import start_flusher
 from prodguard.guard._audit.format import (
-    CORRUPT,
     FRAME_CRC,
     FRAME_FIELDS,
-    HEADER_SIZE,
     TAG_SIZE,
-    FormatError,
     KeyCipher,
     Kind,
-    SegmentHeader,
-    authenticate_header,
-    chain_link,
-    genesis_link,
-    open_frame,
-    parse_header,
-    parse_segment_name,
-    read_frame_head,
-    segment_name,
 )
-from prodguard.guard._audit.head import StoredHead, open_head, read_head_fd, write_head
+from prodguard.guard._audit.head import StoredHead, open_head, write_head
+from prodguard.guard._audit.segments import fdatasync
 
-LOCK_NAME = ".lock"
-_COUNTER_SIZE = 8
 _RANDOM_PER_RECORD = 28  # 12-byte nonce + 16-byte secret prefix of the plaintext
-_fdatasync = getattr(os, "fdatasync", os.fsync)
 _PUBLISH_EVERY_NS = 100 * 10**6
 
 
@@ -75,32 +61,7 @@ class WriterOptions:
     clock: Callable[[], int] = time.time_ns
 
 
-def list_segments(directory: Path) -> list[tuple[int, Path]]:
-    """Segment files in order of their id (names other than ``segment-N.pgal`` are ignored)."""
-    try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
-        return []
-    found = ((parse_segment_name(name), name) for name in names)
-    return sorted((sid, directory / name) for sid, name in found if sid is not None)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make creations, renames and deletions in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def header_error(name: str, exc: FormatError) -> AuditLogError:
-    if exc.code in ("unknown-key", "wrong-key"):
-        return AuditKeyError(f"{name}: {exc}")
-    return TamperDetected(f"{name} header: {exc} (run `prodguard logs verify`)")
-
-
-class SegmentWriter:
+class SegmentWriter(ActiveSegment):
     """The append side of one :class:`AuditLog` in one process."""
 
     def __init__(
@@ -113,10 +74,7 @@ class SegmentWriter:
         self._always = options.fsync == "always"
         self._durable_meta = options.fsync != "never"
         self.mutex = threading.Lock()
-        self._lock_fd = -1
-        self._map: mmap.mmap | None = None
-        self._counter: memoryview | None = None  # the u64 change counter at the start of .lock
-        self._seen = -1
+        self._lock = ChangeLock(self.directory)
         self._fd = -1
         self._head_fd = -1  # <dir>/.head: the last acknowledged record, out of reach of a segment cut
         self._published_at = 0
@@ -129,18 +87,8 @@ class SegmentWriter:
         self._flusher: threading.Thread | None = None
         _WRITERS.add(self)
 
-    def _reset_state(self) -> None:
-        self._path = Path()
-        self._name = ""
-        self._header: SegmentHeader | None = None
-        self._cipher = self._newest
-        self._binding = b""
-        self._end = 0
-        self._next_seq = 0
-        self._prev = b""
-        self._last_ts: int | None = None
-        self._sealed = False
-        self._recovered: dict[str, object] | None = None
+    def _clock(self) -> int:
+        return self.options.clock()
 
     # ----------------------------------------------------------------------------------------- append
 
@@ -149,11 +97,9 @@ class SegmentWriter:
             if self._flush_error is not None:
                 error, self._flush_error = self._flush_error, None
                 raise AuditLogError(f"flushing {self.directory} to disk failed in the background: {error}")
-            if self._lock_fd < 0:
-                self._open_lock()
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._lock.acquire()
             try:
-                self._announce()
+                self._lock.announce(self._refresh, self._fd < 0)
                 seq = self._write(kind, payload, self.options.clock())
                 if not self._durable_meta and time.monotonic_ns() - self._published_at >= _PUBLISH_EVERY_NS:
                     # "never": nothing is durable anyway; the head follows at most 100 ms behind (and at
@@ -161,7 +107,7 @@ class SegmentWriter:
                     self._publish_head()
                     self._published_at = time.monotonic_ns()
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                self._lock.release()
             if self._always:
                 self._sync()
                 self._publish_locked(self._acknowledged())
@@ -175,14 +121,12 @@ class SegmentWriter:
     def exclusive(self) -> Iterator[None]:
         """Thread mutex and file lock held, active segment attached and current (for purge and rotate)."""
         with self.mutex:
-            if self._lock_fd < 0:
-                self._open_lock()
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._lock.acquire()
             try:
-                self._announce()
+                self._lock.announce(self._refresh, self._fd < 0)
                 yield
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                self._lock.release()
 
     def _acknowledged(self) -> StoredHead | None:
         """The head this writer has just made durable (its last record), to store in ``.head``."""
@@ -193,13 +137,13 @@ class SegmentWriter:
 
     def _publish_locked(self, head: StoredHead | None) -> None:
         """Store ``head`` in ``.head`` under the file lock (the caller holds the thread mutex only)."""
-        if head is None or self._lock_fd < 0:
+        if head is None or not self._lock.is_open:
             return
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._lock.acquire()
         try:
             self._store_head(head)
         finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._lock.release()
 
     def _publish_head(self) -> None:
         head = self._acknowledged()
@@ -261,227 +205,11 @@ class SegmentWriter:
 
     # ------------------------------------------------------------------------------- segment state
 
-    def _open_lock(self) -> None:
-        try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            if os.fstat(fd).st_size < _COUNTER_SIZE:
-                os.ftruncate(fd, _COUNTER_SIZE)  # growing with zeros never clobbers another's counter
-            self._map = mmap.mmap(fd, _COUNTER_SIZE)
-        except OSError as exc:
-            raise AuditLogError(f"cannot open the audit log in {self.directory}: {exc.strerror}") from None
-        self._lock_fd = fd
-        self._counter = memoryview(self._map).cast("Q")
-        self._seen = -1
-
-    def _announce(self) -> None:
-        """Under the file lock: bump the shared change counter, and catch up if anyone else changed
-        anything since this writer last held the lock. The bump comes first, so that a writer that dies
-        half-way through its write still makes every other writer look at the segment again."""
-        counter = self._counter
-        assert counter is not None
-        changes = counter[0]
-        counter[0] = changes + 1
-        if changes != self._seen or self._fd < 0:
-            self._refresh()
-        self._seen = changes + 1
-
     def _close_lock(self) -> None:
-        if self._counter is not None:
-            self._counter.release()
-            self._counter = None
-        if self._map is not None:
-            self._map.close()
-            self._map = None
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        self._lock.close()
         if self._head_fd >= 0:
             os.close(self._head_fd)
             self._head_fd = -1
-
-    def _refresh(self) -> None:
-        """Bring the in-memory view of the active segment up to date (caller holds the file lock)."""
-        if self._fd < 0:
-            self._attach()
-        else:
-            info = os.fstat(self._fd)
-            if info.st_size != self._end or not info.st_mode & 0o200 or info.st_nlink == 0:
-                if info.st_size > self._end and info.st_mode & 0o200 and info.st_nlink:
-                    self._scan(os.pread(self._fd, info.st_size - self._end, self._end), self._end)
-                else:  # sealed, replaced or shrunk: start again from the newest segment
-                    self._detach()
-                    self._attach()
-        if self._recovered is not None:
-            recovered, self._recovered = self._recovered, None
-            self._write(Kind.RECOVERY, json.dumps(recovered).encode(), self.options.clock())
-            self._sync()
-            self._publish_head()
-
-    def _attach(self) -> None:
-        for stale in self.directory.glob(".segment-*.new-*"):  # creations cut short by a crash
-            stale.unlink(missing_ok=True)
-        segments = list_segments(self.directory)
-        if not segments:
-            log_id = os.urandom(16)
-            now = self.options.clock()
-            self._install(SegmentHeader.new(self._newest, log_id, 1, 1, now, genesis_link(log_id)))
-            return
-        path = segments[-1][1]
-        nofollow = getattr(os, "O_NOFOLLOW", 0)  # a segment is a file of the log, never a link elsewhere
-        try:
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC | nofollow)
-            except PermissionError:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | nofollow)  # sealed: read it, then roll over
-                self._sealed = True
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                raise OSError(errno.EINVAL, "not a regular file")
-        except OSError as exc:
-            raise AuditLogError(
-                f"cannot open {path} (the newest segment): {exc.strerror or exc}; not appending"
-            ) from None
-        try:
-            buf = os.pread(fd, os.fstat(fd).st_size, 0)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd, self._path, self._name = fd, path, path.name
-        self._sealed = self._sealed or not os.fstat(fd).st_mode & 0o200
-        try:
-            header = parse_header(buf)
-            cipher = self._cipher_for(header.key_id)
-            authenticate_header(buf, header, cipher)
-        except FormatError as exc:
-            self._detach()
-            raise header_error(path.name, exc) from None
-        self._header, self._cipher, self._binding = header, cipher, header.binding
-        self._end, self._next_seq, self._prev, self._last_ts = (
-            HEADER_SIZE,
-            header.first_seq,
-            header.prev_link,
-            None,
-        )
-        self._scan(buf[HEADER_SIZE:], HEADER_SIZE)
-        self._check_head(header)
-
-    def _check_head(self, header: SegmentHeader) -> None:
-        """After reading the newest segment: if records the stored head vouches for are gone (the
-        segment was cut back or deleted), never issue their sequence numbers again, and record exactly
-        which were lost (``verify`` reports them as a problem)."""
-        try:
-            if self._head_fd < 0:
-                self._head_fd = open_head(self.directory)
-            head = read_head_fd(self._head_fd)
-        except OSError:
-            return  # verify reports an unreadable head
-        if head is None or head.log_id != header.log_id or head.seq < self._next_seq:
-            return
-        if not head.authentic(self._cipher_or_none):
-            return  # a forged or damaged head must not steer numbering; verify reports it
-        last = self._next_seq - 1
-        lost = {
-            "lost_from_seq": self._next_seq,
-            "lost_through_seq": head.seq,
-            "lost_records": head.seq - last,
-            "found_through_seq": last,
-        }
-        self._recovered = {
-            **(self._recovered or {"segment": self._name, "offset": self._end, "torn_bytes": 0}),
-            **lost,
-        }
-        self._next_seq = head.seq + 1
-
-    def _cipher_or_none(self, key_id: str) -> KeyCipher | None:
-        try:
-            return self._cipher_for(key_id)
-        except FormatError:
-            return None
-
-    def _scan(self, buf: bytes, base: int) -> None:
-        """Advance past complete frames in ``buf`` (file bytes from ``base``); cut off a torn tail."""
-        offset, last = 0, None
-        head = read_frame_head(buf, 0) if buf else None
-        while head is not None and not isinstance(head, str):
-            last, offset = head, head.end
-            head = read_frame_head(buf, offset) if offset < len(buf) else None
-        if last is not None:
-            try:
-                plaintext = open_frame(buf, last, self._cipher, self._binding)
-            except InvalidTag:
-                self._detach()
-                raise TamperDetected(
-                    f"{self._name} byte {base + last.offset}: the last record fails authentication; "
-                    "not appending after it (run `prodguard logs verify`)"
-                ) from None
-            self._next_seq, self._prev, self._last_ts = (
-                last.seq + 1,
-                chain_link(last.bound, plaintext),
-                last.ts_ns,
-            )
-        self._end = base + offset
-        if head == CORRUPT:
-            name = self._name
-            self._detach()
-            raise TamperDetected(
-                f"{name} byte {base + offset}: corrupt frame header; not appending after it "
-                "(run `prodguard logs verify`)"
-            )
-        if isinstance(head, str):  # torn or zero-filled tail: a writer died mid-record
-            torn = len(buf) - offset
-            os.ftruncate(self._fd, self._end)
-            self._sync()
-            self._recovered = {"segment": self._name, "offset": self._end, "torn_bytes": torn}
-
-    def _install(self, header: SegmentHeader) -> None:
-        """Create the segment for ``header`` (fully written before it appears) and make it active."""
-        cipher = self._newest
-        name = segment_name(header.segment_id)
-        path = self.directory / name
-        if path.exists():
-            raise AuditLogError(f"{path} already exists; another writer is not using the lock")
-        tmp = self.directory / f".{name}.new-{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, header.pack(cipher))
-            if self._durable_meta:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        if self._durable_meta:
-            fsync_directory(self.directory)
-        old = self._path if self._fd >= 0 else None
-        self._detach()
-        if old is not None:
-            os.chmod(old, 0o400)  # sealed: tells other writers to move on (they fstat on every append)
-        self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-        self._path, self._name, self._header, self._cipher = path, name, header, cipher
-        self._binding = header.binding
-        self._end, self._next_seq, self._prev, self._last_ts = (
-            HEADER_SIZE,
-            header.first_seq,
-            header.prev_link,
-            None,
-        )
-
-    def _roll(self, now: int) -> None:
-        header = self._header
-        assert header is not None
-        self._install(
-            SegmentHeader.new(
-                self._newest, header.log_id, header.segment_id + 1, self._next_seq, now, self._prev
-            )
-        )
-
-    def _detach(self) -> None:
-        if self._fd >= 0:
-            if self._dirty and self._durable_meta:
-                self._sync()
-            os.close(self._fd)
-        self._fd = -1
-        self._reset_state()
 
     # ------------------------------------------------------------------------------------ durability
 
@@ -489,7 +217,7 @@ class SegmentWriter:
         if self._fd < 0:
             return
         try:
-            _fdatasync(self._fd)
+            fdatasync(self._fd)
         except OSError as exc:
             raise AuditLogError(f"cannot flush {self._path} to disk: {exc.strerror}") from None
         self._dirty = False
@@ -499,39 +227,20 @@ class SegmentWriter:
             self._sync()
 
     def _start_flusher(self) -> None:
-        ref = weakref.ref(self)
-        stop, interval = self._stop, self.options.fsync_interval_ms / 1000
+        self._flusher = start_flusher(self, self._stop, self.options.fsync_interval_ms / 1000)
 
-        def run() -> None:
-            # Holds only a weak reference, so a forgotten log can still be garbage-collected.
-            while not stop.wait(interval):
-                writer = ref()
-                if writer is None:
-                    return
-                with writer.mutex:
-                    # Sync a duplicate descriptor outside the mutex: appends go on while the disk works,
-                    # and a roll-over closing the original cannot pull the file from under the sync.
-                    fd = os.dup(writer._fd) if writer._dirty and writer._fd >= 0 else -1
-                    synced = writer._acknowledged() if fd >= 0 else None
-                    writer._dirty = False
-                if fd >= 0:
-                    try:
-                        _fdatasync(fd)
-                    except OSError as exc:  # a thread cannot raise to anyone: the next append will
-                        writer._flush_error = exc.strerror or type(exc).__name__
-                        synced = None
-                    finally:
-                        os.close(fd)
-                    if synced is not None:
-                        with writer.mutex:
-                            try:
-                                writer._publish_locked(synced)
-                            except AuditLogError as exc:
-                                writer._flush_error = str(exc)
-                del writer
+    # Flushable, for the flusher thread (each called with the mutex held).
+    def take_dirty(self) -> tuple[int, StoredHead | None]:
+        fd = os.dup(self._fd) if self._dirty and self._fd >= 0 else -1
+        synced = self._acknowledged() if fd >= 0 else None
+        self._dirty = False
+        return fd, synced
 
-        self._flusher = threading.Thread(target=run, name="prodguard-audit-fsync", daemon=True)
-        self._flusher.start()
+    def publish_synced(self, head: StoredHead) -> None:
+        self._publish_locked(head)
+
+    def flush_failed(self, message: str) -> None:
+        self._flush_error = message
 
     def close(self) -> None:
         self._stop.set()
@@ -549,11 +258,11 @@ class SegmentWriter:
 
     def __del__(self) -> None:
         # A log that was never closed: release the descriptors (nothing to flush that the OS lacks).
-        for fd in (self._fd, self._lock_fd, self._head_fd):
+        for fd in (self._fd, self._lock.fd, self._head_fd):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self._fd = self._lock_fd = self._head_fd = -1
+        self._fd = self._lock.fd = self._head_fd = -1
 
     # ------------------------------------------------------------------------------ maintenance hooks
 

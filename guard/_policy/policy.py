@@ -11,121 +11,123 @@ cannot run, the request is refused (``GuardUnavailable``).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from prodguard.config import ProjectConfig, find_config, load_project_config
 from prodguard.errors import ConfigError
+from prodguard.guard._pii.types import PiiSettings
 from prodguard.guard._policy.limits import (
     DEFAULT_BACKEND,
-    USAGE_KEYS,
     AccountingSettings,
     BackoffSettings,
     BudgetRule,
     CacheSettings,
     RateLimitRule,
-    parse_usage_sections,
+    check_budget,
+    check_limit,
+    resolve_backend,
 )
 from prodguard.rules.environments import EnvironmentPolicy, load_environments
+from prodguard.schema import Rule, internal, read_section, setting
 
 Fail = Literal["open", "closed"]
 
 
 @dataclass(frozen=True)
 class EnvironmentCheck:
-    enabled: bool = True
-    # With environments declared but no running environment known: refuse (True) or warn and pass.
-    require_environment: bool = False
+    enabled: bool = setting(True, doc="Refuse a call whose organization, project or key belongs to another environment.")
+    require_environment: bool = setting(
+        False, doc="With environments declared but no running environment known: refuse (`true`) or warn and send."
+    )
 
 
 @dataclass(frozen=True)
 class SanitizeSettings:
-    enabled: bool = True
-    max_chars: int = 200_000
-    max_tokens: int = 100_000
-    on_overflow: Literal["reject", "truncate"] = "reject"
+    enabled: bool = setting(True, doc="Normalize Unicode, strip invisible and bidi control characters, cap length.")
+    max_chars: int = setting(200_000, doc="Longest prompt text in characters.")
+    max_tokens: int = setting(100_000, doc="Longest prompt in (estimated) tokens.")
+    on_overflow: Literal["reject", "truncate"] = setting(
+        "reject", doc="Over a cap: refuse, or cut (after the secret scan, never inside a finding)."
+    )
 
 
 @dataclass(frozen=True)
 class SecretsSettings:
-    enabled: bool = True
-    action: Literal["redact", "refuse"] = "redact"
-    scan_output: bool = True
+    enabled: bool = setting(True, doc="Scrub secrets (the scanner's catalogue) from prompts.")
+    action: Literal["redact", "refuse"] = setting("redact", doc="Replace a secret with a placeholder, or refuse the call.")
+    scan_output: bool = setting(True, doc="Scrub secrets from answers too.")
+
+
+# The analyzer's options (``PiiSettings`` in ``_pii.types``), written in [guard.pii] itself: their
+# docs and bounds (the types and defaults are PiiSettings' own fields).
+PII_OPTIONS: dict[str, Rule] = {
+    "entities": Rule(doc="Entity types redacted (see \"Which personal data is redacted\" in docs/guard.md)."),
+    "score_threshold": Rule(doc="Weaker detections are dropped.", min=0, max=1),
+    "allow_list": Rule(doc="Values never redacted (exact match)."),
+    "ner": Rule(doc="Use the spaCy model (PERSON, LOCATION, ...); `false` keeps pattern recognizers only."),
+    "model": Rule(doc="Installed spaCy package (never downloaded)."),
+    "phone_regions": Rule(doc="Regions whose national phone formats count (international formats always do)."),
+    "language": Rule(doc="Only `en` is supported."),
+    "cache_size": Rule(doc="Analysis results kept per process (0: none).", min=0),
+}
 
 
 @dataclass(frozen=True)
 class PiiPolicy:
-    enabled: bool = True
-    fail: Fail = "closed"
+    enabled: bool = setting(True, doc="Pseudonymize personal data before it leaves the process; restore it in the answer.")
+    fail: Fail = setting("closed", doc="Analyzer unavailable: refuse (`closed`) or send unscrubbed (`open`).")
     # Passed to prodguard.guard._pii.PiiSettings (entities, score_threshold, allow_list, ner, phone_regions, ...).
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = setting(
+        factory=dict, doc="Analyzer options.", inline=PiiSettings, inline_rules=PII_OPTIONS
+    )
 
 
 @dataclass(frozen=True)
 class ModerationSettings:
-    enabled: bool = True
-    fail: Fail = "closed"
-    # Azure OpenAI has no moderations route and filters content itself: rely on that, or refuse.
-    azure: Literal["content_filter", "refuse"] = "content_filter"
-    model: str = "omni-moderation-latest"
-    check_output: bool = True
-    # Per-category score thresholds; a category at or above its threshold counts as flagged even when
-    # the endpoint did not flag it. Categories without a threshold follow the endpoint's verdict.
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    # Streamed output is checked at sentence ends and at least every this many characters.
-    stream_interval_chars: int = 400
-    cache_size: int = 4096
+    enabled: bool = setting(True, doc="Check prompts with the moderation endpoint.")
+    fail: Fail = setting("closed", doc="Endpoint unavailable or no verdict: refuse (`closed`) or send (`open`).")
+    azure: Literal["content_filter", "refuse"] = setting(
+        "content_filter", doc="Azure OpenAI has no moderation route: rely on its content filters, or refuse."
+    )
+    model: str = setting("omni-moderation-latest", doc="Moderation model.")
+    check_output: bool = setting(True, doc="Check answers too.")
+    thresholds: Mapping[str, float] = setting(
+        factory=dict,
+        doc="Per-category score thresholds: at or above counts as flagged even when the endpoint did not flag it.",
+        min=0,
+        max=1,
+    )
+    stream_interval_chars: int = setting(400, doc="Streamed output is checked at sentence ends and at least this often.")
+    cache_size: int = setting(4096, doc="Verdicts kept per process.")
 
 
 @dataclass(frozen=True)
 class EndUserSettings:
-    enabled: bool = True
-    salt: str | None = None  # default: PRODGUARD_END_USER_SALT, else a random salt kept with the state
-    parameter: Literal["safety_identifier", "user"] = "safety_identifier"
+    enabled: bool = setting(True, doc="Attach a hashed end-user id to each request.")
+    salt: str | None = setting(
+        None, doc="Salt of the hash; default: PRODGUARD_END_USER_SALT, else a random salt kept with the state."
+    )
+    parameter: Literal["safety_identifier", "user"] = setting("safety_identifier", doc="Request parameter that carries it.")
 
 
 @dataclass(frozen=True)
 class AuditSettings:
-    enabled: bool = False
-    # When the log cannot be written before a request is sent: refuse it (closed) or send unrecorded.
-    fail: Fail = "closed"
-    directory: str = ".prodguard/audit"
-    content: Literal["redacted", "hashes", "metadata"] = "redacted"
-    retention_days: int | None = None
-    # Keys: PRODGUARD_LOG_KEYS, else this file (0600), else PRODGUARD_LOG_KEY_FILE.
-    key_file: str | None = None
-    fsync: Literal["always", "interval", "never"] = "always"
-    fsync_interval_ms: int = 100
-
-
-_SECTIONS: dict[str, type] = {
-    "environment_check": EnvironmentCheck,
-    "sanitize": SanitizeSettings,
-    "secrets": SecretsSettings,
-    "pii": PiiPolicy,
-    "moderation": ModerationSettings,
-    "end_user": EndUserSettings,
-    "audit": AuditSettings,
-}
-_CHOICES = {
-    ("sanitize", "on_overflow"): ("reject", "truncate"),
-    ("secrets", "action"): ("redact", "refuse"),
-    ("pii", "fail"): ("open", "closed"),
-    ("moderation", "fail"): ("open", "closed"),
-    ("end_user", "parameter"): ("safety_identifier", "user"),
-    ("moderation", "azure"): ("content_filter", "refuse"),
-    ("audit", "content"): ("redacted", "hashes", "metadata"),
-    ("audit", "fail"): ("open", "closed"),
-    ("audit", "fsync"): ("always", "interval", "never"),
-}
-
-
-# Every key [tool.prodguard.guard] may hold; prodguard.schema uses it to say where a misplaced one belongs.
-GUARD_KEYS = frozenset({"environment", "unguarded", *_SECTIONS, *USAGE_KEYS})
+    enabled: bool = setting(False, doc="Encrypted, tamper-evident audit log of calls.")
+    fail: Fail = setting(
+        "closed", doc="Log not writable before a request is sent: refuse it (`closed`) or send unrecorded (`open`)."
+    )
+    directory: str = setting(".prodguard/audit", doc="Where the log is written, relative to the configuration file.")
+    content: Literal["redacted", "hashes", "metadata"] = setting("redacted", doc="What of prompts and answers is kept.")
+    retention_days: int | None = setting(None, doc="Segments older than this are deleted; default: kept.")
+    key_file: str | None = setting(
+        None, doc="Key file (0600); default: PRODGUARD_LOG_KEYS, else PRODGUARD_LOG_KEY_FILE."
+    )
+    fsync: Literal["always", "interval", "never"] = setting("always", doc="When records are forced to disk.")
+    fsync_interval_ms: int = setting(100, doc="With `fsync = \"interval\"`: how often.")
 
 
 @dataclass(frozen=True)
@@ -141,28 +143,32 @@ class RuleChoice:
 class Policy:
     """What the guard does to each call. Immutable: derive variants with ``dataclasses.replace``."""
 
-    environment: str | None = None
-    environments: EnvironmentPolicy = field(default_factory=EnvironmentPolicy)
-    # What to do with a route the guard cannot inspect (file uploads, realtime WebSockets).
-    unguarded: Literal["refuse", "warn", "allow"] = "refuse"
-    rules: RuleChoice = field(default_factory=RuleChoice)
+    environment: str | None = setting(None, doc="The running environment; default: PRODGUARD_ENV.")
+    environments: EnvironmentPolicy = internal(factory=EnvironmentPolicy)
+    unguarded: Literal["refuse", "warn", "allow"] = setting(
+        "refuse", doc="A route the guard cannot inspect (uploads, WebSockets): refuse it, warn, or allow it."
+    )
+    rules: RuleChoice = internal(factory=RuleChoice)
     # Where the guard keeps what it writes by itself (the generated end-user salt): next to the config.
-    state_dir: str = ".prodguard"
-    environment_check: EnvironmentCheck = field(default_factory=EnvironmentCheck)
-    sanitize: SanitizeSettings = field(default_factory=SanitizeSettings)
-    secrets: SecretsSettings = field(default_factory=SecretsSettings)
-    pii: PiiPolicy = field(default_factory=PiiPolicy)
-    moderation: ModerationSettings = field(default_factory=ModerationSettings)
-    end_user: EndUserSettings = field(default_factory=EndUserSettings)
-    audit: AuditSettings = field(default_factory=AuditSettings)
-    # Budgets, rate limits, backoff and the response cache (see _policy_limits); the backend is opened
+    state_dir: str = internal(".prodguard")
+    environment_check: EnvironmentCheck = setting(factory=EnvironmentCheck, doc="Environment separation.")
+    sanitize: SanitizeSettings = setting(factory=SanitizeSettings, doc="Input sanitization.")
+    secrets: SecretsSettings = setting(factory=SecretsSettings, doc="Secrets in prompts and answers.")
+    pii: PiiPolicy = setting(factory=PiiPolicy, doc="Personal data in prompts and answers.")
+    moderation: ModerationSettings = setting(factory=ModerationSettings, doc="Moderation of prompts and answers.")
+    end_user: EndUserSettings = setting(factory=EndUserSettings, doc="Hashed end-user ids.")
+    audit: AuditSettings = setting(factory=AuditSettings, doc="The audit log.")
+    # Budgets, rate limits, backoff and the response cache (see _policy.limits); the backend is opened
     # only when budgets, limits or the cache are configured.
-    backend: str = DEFAULT_BACKEND
-    budgets: tuple[BudgetRule, ...] = ()
-    limits: tuple[RateLimitRule, ...] = ()
-    accounting: AccountingSettings = field(default_factory=AccountingSettings)
-    backoff: BackoffSettings = field(default_factory=BackoffSettings)
-    cache: CacheSettings = field(default_factory=CacheSettings)
+    backend: str = setting(
+        DEFAULT_BACKEND,
+        doc='Shared state: `"memory"`, `"sqlite:///PATH"` (relative to the configuration file) or `"redis://HOST:PORT/DB"`.',
+    )
+    budgets: tuple[BudgetRule, ...] = setting((), doc="Spending limits per scope and period.")
+    limits: tuple[RateLimitRule, ...] = setting((), doc="Client-side rate limits per scope, shared across processes.")
+    accounting: AccountingSettings = setting(factory=AccountingSettings, doc="How budgets and limits are enforced.")
+    backoff: BackoffSettings = setting(factory=BackoffSettings, doc="Retries on 429 / 5xx / connection errors.")
+    cache: CacheSettings = setting(factory=CacheSettings, doc="Exact-match response cache.")
 
     @property
     def running_environment(self) -> str | None:
@@ -190,93 +196,31 @@ def policy_from_config(config: ProjectConfig) -> Policy:
 
 
 def _from_mapping(config: ProjectConfig, environments: EnvironmentPolicy | None) -> Policy:
-    raw = config.table.get("guard", {})
-    if not isinstance(raw, dict):
-        raise config.error("[guard] must be a table", "guard")
-    unknown = set(raw) - GUARD_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        known = ", ".join(["environment", "unguarded", *_SECTIONS, *USAGE_KEYS])
-        raise config.error(f"unknown key {key!r} in the guard policy (known: {known})", "guard", key)
-    policy = Policy(environments=environments or EnvironmentPolicy())
-    environment = raw.get("environment")
-    if environment is not None and not isinstance(environment, str):
-        raise config.error("environment must be a string", "guard", "environment")
-    if environment is not None and policy.environments.declared and policy.environments.get(environment) is None:
-        names = ", ".join(e.name for e in policy.environments.environments)
+    """The schema reads and types the table; what a type cannot say is checked here."""
+    policy: Policy = read_section(config, "guard")
+    declared = environments or EnvironmentPolicy()
+    environment = policy.environment
+    if environment is not None and declared.declared and declared.get(environment) is None:
+        names = ", ".join(e.name for e in declared.environments)
         raise config.error(f"environment {environment!r} is not declared (declared: {names})", "guard", "environment")
-    changes: dict[str, Any] = {"environment": environment, "state_dir": str(config.root / ".prodguard")}
-    unguarded = raw.get("unguarded", "refuse")
-    if unguarded not in ("refuse", "warn", "allow"):
-        raise config.error("unguarded must be one of: refuse, warn, allow", "guard", "unguarded")
-    changes["unguarded"] = unguarded
+    for index, budget in enumerate(policy.budgets):
+        check_budget(config, index, budget)
+    for index, limit in enumerate(policy.limits):
+        check_limit(config, index, limit)
+    rules = policy.rules
     if config.source is not None:
         from prodguard.scanner.settings import settings_from_config
 
         scan = settings_from_config(config)
-        changes["rules"] = RuleChoice(scan.packs, scan.enable, scan.disable)
-    for name, section_type in _SECTIONS.items():
-        if name in raw:
-            changes[name] = _section(config, name, section_type, raw[name])
-    changes.update(parse_usage_sections(config, raw))
-    if "audit" in changes:  # like the state backend, the audit directory is relative to the config file
-        audit = changes["audit"]
-        changes["audit"] = replace(audit, directory=str(config.root / audit.directory))
-    return replace(policy, **changes)
-
-
-_OPTIONAL_INTS = frozenset({"retention_days"})
-_MAX_INT = 2**53
-
-
-def _check_pii(config: ProjectConfig, options: dict[str, Any]) -> None:
-    """The analyzer settings, checked now (entity names included) with the file and line of the table;
-    ``_pii.types`` imports neither Presidio nor spaCy."""
-    from prodguard.guard._pii.types import PiiSettings
-
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
-    try:
-        PiiSettings(**values)
-    except TypeError as exc:
-        key = next((k for k in options if k not in {f.name for f in fields(PiiSettings)}), None)
-        raise config.error(f"invalid [guard.pii] option: {exc}", "guard", "pii", *((key,) if key else ())) from None
-    except ConfigError as exc:
-        raise config.error(str(exc), "guard", "pii") from None
-
-
-def _section(config: ProjectConfig, name: str, section_type: type, raw: Any) -> Any:
-    if not isinstance(raw, dict):
-        raise config.error(f"[guard.{name}] must be a table", "guard", name)
-    defaults = section_type()
-    allowed = {f.name: f for f in fields(section_type)}
-    values: dict[str, Any] = {}
-    if section_type is PiiPolicy:
-        # Everything but enabled/fail is an analyzer option, checked when the analyzer is built.
-        options = {k: v for k, v in raw.items() if k not in ("enabled", "fail")}
-        raw = {k: v for k, v in raw.items() if k in ("enabled", "fail")}
-        values["options"] = options
-        _check_pii(config, options)
-    for key, value in raw.items():
-        if key not in allowed:
-            raise config.error(f"unknown key {key!r} in [guard.{name}] (known: {', '.join(allowed)})", "guard", name, key)
-        expected = getattr(defaults, key)
-        choices = _CHOICES.get((name, key))
-        if choices is not None:
-            if value not in choices:
-                raise config.error(f"{name}.{key} must be one of: {', '.join(choices)}", "guard", name, key)
-        elif isinstance(expected, bool):
-            if not isinstance(value, bool):
-                raise config.error(f"{name}.{key} must be true or false", "guard", name, key)
-        elif (isinstance(expected, int) and not isinstance(expected, bool)) or key in _OPTIONAL_INTS:
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value > _MAX_INT:
-                raise config.error(f"{name}.{key} must be a positive integer", "guard", name, key)
-        elif isinstance(expected, Mapping):
-            if not isinstance(value, dict) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value.values()
-            ):
-                raise config.error(f"{name}.{key} must be a table of finite numbers", "guard", name, key)
-            value = {str(k): float(v) for k, v in value.items()}
-        elif (expected is None or isinstance(expected, str)) and not isinstance(value, str):
-            raise config.error(f"{name}.{key} must be a string", "guard", name, key)
-        values[key] = value
-    return replace(defaults, **values)
+        rules = RuleChoice(scan.packs, scan.enable, scan.disable)
+    return replace(
+        policy,
+        environments=declared,
+        rules=rules,
+        # Like the state backend, the audit directory is relative to the configuration file.
+        state_dir=str(config.root / ".prodguard"),
+        audit=replace(policy.audit, directory=str(config.root / policy.audit.directory)),
+        # The default file too is pinned to the configuration's directory, so that processes started
+        # from different working directories share it.
+        backend=resolve_backend(config, policy.backend),
+    )

@@ -19,7 +19,13 @@ The model, the same in every backend:
 - ``admit`` is all or nothing over the counters and windows of one call: either every lease and window
   entry is added or none is.
 
-Backends raise ``StateUnavailable`` when they cannot be reached; callers translate it once.
+Clocks: budget periods follow ``now()`` (the host's wall clock, Redis's ``TIME`` for Redis, so that
+every host agrees on when a day starts). Leases and rate windows only measure durations, so they follow
+a clock that does not jump: the host's monotonic clock (memory, SQLite), the Redis server's clock
+(Redis). A wall-clock jump of minutes or hours therefore neither expires a lease early (admitting more
+calls than the budget allows) nor keeps one alive for longer.
+
+Backends raise ``StateUnavailable`` when they cannot be reached (``translated``); callers translate it once.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ import os
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -43,6 +50,16 @@ ZERO: Amounts = (0, 0, 0)
 
 class StateUnavailable(ProdguardError):
     """The backend could not be reached or failed; the message names the backend, never a key's content."""
+
+
+@contextmanager
+def translated(where: str, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """The one place a backend's own errors (``sqlite3.Error``, ``redis.RedisError``, ``OSError``) become
+    ``StateUnavailable``; ``where`` names the backend (never a Redis URL, which may carry a password)."""
+    try:
+        yield
+    except errors as exc:
+        raise StateUnavailable(f"{where} failed ({type(exc).__name__}: {exc})") from None
 
 
 @dataclass(frozen=True)
@@ -201,12 +218,12 @@ class MemoryBackend:
         return time.time()
 
     def admit(self, admission: Admission) -> Admitted:
-        now = time.time()
+        wall, now = time.time(), time.monotonic()
         with self._lock:
             if now >= self._next_purge:
-                self._purge(now)
+                self._purge(wall, now)
             for i, ask in enumerate(admission.counters):
-                counter = self._counter(ask.key, now)
+                counter = self._counter(ask.key, wall)
                 live = counter.live(now)
                 for m in range(3):
                     hard = ask.hard[m]
@@ -233,11 +250,11 @@ class MemoryBackend:
             return Admitted(True)
 
     def settle(self, rid: str, settlements: Sequence[Settlement]) -> list[Crossing]:
-        now = time.time()
+        wall = time.time()
         crossings = []
         with self._lock:
             for i, item in enumerate(settlements):
-                counter = self._counter(item.key, now)
+                counter = self._counter(item.key, wall)
                 counter.leases.pop(rid, None)
                 counter.expires_at = max(counter.expires_at, item.expires_at)
                 for m in range(3):
@@ -264,11 +281,11 @@ class MemoryBackend:
                         window.total -= entry[2]
 
     def counters(self, prefix: str) -> list[CounterState]:
-        now = time.time()
+        wall, now = time.time(), time.monotonic()
         with self._lock:
             out = []
             for key, counter in self._counters.items():
-                if key.startswith(prefix) and counter.expires_at > now:
+                if key.startswith(prefix) and counter.expires_at > wall:
                     live = counter.live(now)
                     spent = counter.spent
                     out.append(CounterState(key, (spent[0], spent[1], spent[2]), (live[0], live[1], live[2])))
@@ -279,7 +296,7 @@ class MemoryBackend:
             found = self._cache.get(key)
             if found is None:
                 return None
-            if found[1] <= time.time():
+            if found[1] <= time.monotonic():
                 del self._cache[key]
                 return None
             self._cache.move_to_end(key)
@@ -287,7 +304,7 @@ class MemoryBackend:
 
     def cache_put(self, key: str, value: bytes, ttl_s: float) -> None:
         with self._lock:
-            self._cache[key] = (value, time.time() + ttl_s)
+            self._cache[key] = (value, time.monotonic() + ttl_s)
             self._cache.move_to_end(key)
             while len(self._cache) > self._cache_entries:
                 self._cache.popitem(last=False)
@@ -295,19 +312,19 @@ class MemoryBackend:
     def close(self) -> None:
         pass
 
-    def _purge(self, now: float) -> None:
+    def _purge(self, wall: float, now: float) -> None:
         """Forget past periods and idle windows, so a long-running process does not grow without end."""
         self._next_purge = now + 30.0
         for key, counter in list(self._counters.items()):
             counter.live(now)  # drops expired leases
-            if counter.expires_at <= now and not counter.leases:
+            if counter.expires_at <= wall and not counter.leases:
                 del self._counters[key]
         for key in [k for k, w in self._windows.items() if not w.entries or w.entries[-1][0] <= now - w.window_s]:
             del self._windows[key]
 
-    def _counter(self, key: str, now: float) -> _Counter:
+    def _counter(self, key: str, wall: float) -> _Counter:
         counter = self._counters.get(key)
-        if counter is None or (counter.expires_at and counter.expires_at <= now and not counter.leases):
+        if counter is None or (counter.expires_at and counter.expires_at <= wall and not counter.leases):
             counter = self._counters[key] = _Counter()
         return counter
 

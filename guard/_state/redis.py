@@ -26,8 +26,8 @@ from prodguard.guard._state.backend import (
     CounterState,
     Crossing,
     Settlement,
-    StateUnavailable,
     lease_member,
+    translated,
     window_member,
 )
 
@@ -175,19 +175,15 @@ class RedisBackend:
         self._release = self._redis.register_script(_RELEASE)
 
     def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
-        try:
+        with translated(self.where, self._errors):
             return script(keys=keys, args=args)
-        except self._errors as exc:
-            raise StateUnavailable(f"{self.where} failed ({type(exc).__name__}: {exc})") from None
 
     def now(self) -> float:
         """Redis's clock (``TIME``): budget periods of every host start and end together."""
         monotonic = time.monotonic()
         if self._clock is None or monotonic - self._clock[1] >= 60.0:
-            try:
+            with translated(self.where, self._errors):
                 seconds, micros = self._redis.time()
-            except self._errors as exc:
-                raise StateUnavailable(f"{self.where} failed ({type(exc).__name__}: {exc})") from None
             self._clock = (seconds + micros / 1e6, monotonic)
         return self._clock[0] + (monotonic - self._clock[1])
 
@@ -231,7 +227,7 @@ class RedisBackend:
         self._run(self._release, keys, args)
 
     def counters(self, prefix: str) -> list[CounterState]:
-        try:
+        with translated(self.where, self._errors):
             seconds, micros = self._redis.time()
             now = seconds + micros / 1e6
             pattern = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in prefix) + "*"
@@ -243,8 +239,6 @@ class RedisBackend:
                 pipe.hmget(key, "r", "t", "c")
                 pipe.zrangebyscore(key + LEASES, now, "+inf")
             replies = pipe.execute()
-        except self._errors as exc:
-            raise StateUnavailable(f"{self.where} failed ({type(exc).__name__}: {exc})") from None
         out = []
         for i, key in enumerate(keys):
             spent = tuple(int(v or 0) for v in replies[2 * i])
@@ -256,19 +250,15 @@ class RedisBackend:
         return out
 
     def cache_get(self, key: str) -> bytes | None:
-        try:
+        with translated(self.where, self._errors):
             value = self._redis.get(key)
-        except self._errors as exc:
-            raise StateUnavailable(f"{self.where} failed ({type(exc).__name__}: {exc})") from None
         if value is None:
             return None
         return value if isinstance(value, bytes) else str(value).encode()
 
     def cache_put(self, key: str, value: bytes, ttl_s: float) -> None:
-        try:
+        with translated(self.where, self._errors):
             self._redis.set(key, value, px=max(int(ttl_s * 1000), 1))
-        except self._errors as exc:
-            raise StateUnavailable(f"{self.where} failed ({type(exc).__name__}: {exc})") from None
 
     def close(self) -> None:
         self._redis.close()

@@ -13,6 +13,15 @@ Waiting for the write lock: SQLite's own busy handler sleeps at least a millisec
 contending processes far below what the file can do. So the connection has no busy timeout and
 ``BEGIN IMMEDIATE`` is retried here with short, growing, jittered sleeps (50 us to 2 ms) up to
 ``timeout_s``.
+
+Clocks: leases and rate windows are timed with the host's monotonic clock, which every process of the
+host shares (Linux ``CLOCK_MONOTONIC``, macOS ``mach_absolute_time``, Windows ``QueryPerformanceCounter``)
+and which a wall-clock jump (NTP step, an operator's ``date -s``, a VM resumed from a snapshot) does not
+move: a jump of an hour used to expire every lease at once and admit a second budget's worth of calls.
+The monotonic clock restarts at boot, so the file remembers the boot it was last used in (Linux's
+``boot_id``) and the latest tick seen; a different boot, or a tick earlier than that, means the host
+restarted: every process that held a lease or a window entry is gone, and they are dropped. Budget
+periods and the cache's expiry stay on the wall clock (``now``), which is what "a day" means.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,6 +45,7 @@ from prodguard.guard._state.backend import (
     Crossing,
     Settlement,
     StateUnavailable,
+    translated,
     wait_until_room,
 )
 
@@ -56,6 +66,7 @@ CREATE TABLE IF NOT EXISTS window_log (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS window_log_age ON window_log (key, at);
 CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, expires REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 0), boot TEXT NOT NULL, tick REAL NOT NULL);
 """
 
 _LIVE = (
@@ -66,10 +77,30 @@ _LIVE = (
     "FROM (SELECT 1) LEFT JOIN counters c ON c.key = ?1"
 )
 _PURGE_EVERY_S = 30.0
+# Ticks may differ this much between processes and still be one boot (clock reads are not atomic with
+# the transaction that records them).
+_TICK_SLACK_S = 1.0
+
+
+def boot_id() -> str:
+    """This boot of the host (Linux), or "" where the system does not say."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as file:
+            return file.read().strip()
+    except OSError:
+        return ""
 
 
 class SQLiteBackend:
-    def __init__(self, url: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 10.0,
+        wall: Callable[[], float] = time.time,
+        ticks: Callable[[], float] = time.monotonic,
+        boot: str | None = None,
+    ) -> None:
         self.url = url
         self.path = Path(url[len("sqlite:///") :])
         self._timeout_s = timeout_s
@@ -77,9 +108,41 @@ class SQLiteBackend:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._next_purge = 0.0
+        # Injectable for tests that jump the wall clock or restart the monotonic one.
+        self._wall, self._ticks = wall, ticks
+        self._boot = boot_id() if boot is None else boot
+        self._where = f"SQLite state file {self.path}"
+        self._clock_checked: sqlite3.Connection | None = None  # the connection whose boot was checked
+        self._tick_written = 0.0
 
     def now(self) -> float:
-        return time.time()  # one host: its own clock
+        return self._wall()  # one host: its own clock, for budget periods
+
+    def _tick(self, conn: sqlite3.Connection) -> float:
+        """The monotonic clock, inside a write transaction; forgets leases and windows of an earlier boot.
+
+        The boot is checked once per connection (a process cannot outlive a restart of its host); after
+        that the file's latest tick is only moved forward, at most once a second."""
+        tick = self._ticks()
+        if conn is self._clock_checked:
+            if tick - self._tick_written >= _TICK_SLACK_S:
+                conn.execute("UPDATE clock SET tick = max(tick, ?) WHERE id = 0", (tick,))
+                self._tick_written = tick
+            return tick
+        self._check_boot(conn, tick)
+        self._clock_checked, self._tick_written = conn, tick
+        return tick
+
+    def _check_boot(self, conn: sqlite3.Connection, tick: float) -> None:
+        row = conn.execute("SELECT boot, tick FROM clock").fetchone()
+        # No row: a new file, or one written before leases used this clock (their wall-clock expiries
+        # would look live for decades).
+        if row is None or row[0] != self._boot or tick < row[1] - _TICK_SLACK_S:
+            for table in ("leases", "window_log", "windows"):
+                conn.execute(f"DELETE FROM {table}")
+            row = None
+        if row is None or tick > row[1]:
+            conn.execute("INSERT OR REPLACE INTO clock VALUES (0, ?, ?)", (self._boot, tick))
 
     # -- connection --------------------------------------------------------------------------------
 
@@ -101,7 +164,7 @@ class SQLiteBackend:
                             conn.execute(statement)
                 conn.execute("PRAGMA busy_timeout = 0")
             except (sqlite3.Error, OSError) as exc:
-                raise StateUnavailable(f"SQLite state file {self.path} cannot be opened ({exc})") from None
+                raise StateUnavailable(f"{self._where} cannot be opened ({exc})") from None
             self._conn, self._pid = conn, os.getpid()
         return self._conn
 
@@ -109,19 +172,16 @@ class SQLiteBackend:
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._connection()
-            try:
-                with _transaction(conn, self._timeout_s):
-                    yield conn
-            except sqlite3.Error as exc:
-                raise StateUnavailable(f"SQLite state file {self.path} failed ({type(exc).__name__}: {exc})") from None
+            with translated(self._where, (sqlite3.Error,)), _transaction(conn, self._timeout_s):
+                yield conn
 
     # -- budgets and windows -------------------------------------------------------------------------
 
     def admit(self, admission: Admission) -> Admitted:
-        now = time.time()
         with self._write() as conn:
+            now = self._tick(conn)
             if now >= self._next_purge:
-                self._purge(conn, now)
+                self._purge(conn, self._wall(), now)
             for i, ask in enumerate(admission.counters):
                 row = conn.execute(_LIVE, (ask.key, now)).fetchone()
                 for m in range(3):
@@ -202,38 +262,33 @@ class SQLiteBackend:
                     conn.execute("UPDATE windows SET total = total - ? WHERE key = ?", (sum(a for (a,) in gone), key))
 
     def counters(self, prefix: str) -> list[CounterState]:
-        now = time.time()
+        wall, now = self._wall(), self._ticks()
         with self._lock:
             conn = self._connection()
-            try:
+            with translated(self._where, (sqlite3.Error,)):
                 rows = conn.execute(
                     "SELECT key, requests, tokens, cost FROM counters WHERE key >= ? AND key < ? AND expires > ? "
                     "ORDER BY key",
-                    (prefix, prefix + "\U0010ffff", now),
+                    (prefix, prefix + "\U0010ffff", wall),
                 ).fetchall()
                 out = []
                 for key, requests, tokens, cost in rows:
                     live = conn.execute(_LIVE, (key, now)).fetchone()
                     out.append(CounterState(key, (requests, tokens, cost), (live[3], live[4], live[5])))
                 return out
-            except sqlite3.Error as exc:
-                raise StateUnavailable(f"SQLite state file {self.path} failed ({exc})") from None
 
     # -- cache -------------------------------------------------------------------------------------
 
     def cache_get(self, key: str) -> bytes | None:
-        with self._lock:
-            try:
-                row = self._connection().execute(
-                    "SELECT value FROM cache WHERE key = ? AND expires > ?", (key, time.time())
-                ).fetchone()
-            except sqlite3.Error as exc:
-                raise StateUnavailable(f"SQLite state file {self.path} failed ({exc})") from None
+        with self._lock, translated(self._where, (sqlite3.Error,)):
+            row = self._connection().execute(
+                "SELECT value FROM cache WHERE key = ? AND expires > ?", (key, self._wall())
+            ).fetchone()
         return bytes(row[0]) if row else None
 
     def cache_put(self, key: str, value: bytes, ttl_s: float) -> None:
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, value, time.time() + ttl_s))
+            conn.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, value, self._wall() + ttl_s))
 
     def close(self) -> None:
         with self._lock:
@@ -241,14 +296,15 @@ class SQLiteBackend:
                 self._conn.close()
             self._conn = None
 
-    def _purge(self, conn: sqlite3.Connection, now: float) -> None:
-        """Forget what can no longer matter: expired leases, past periods, idle windows, stale cache."""
+    def _purge(self, conn: sqlite3.Connection, wall: float, now: float) -> None:
+        """Forget what can no longer matter: expired leases, past periods, idle windows, stale cache.
+        ``now`` is the monotonic clock (leases, windows), ``wall`` the wall clock (periods, cache)."""
         self._next_purge = now + _PURGE_EVERY_S
         conn.execute("DELETE FROM leases WHERE expires <= ?", (now,))
-        conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+        conn.execute("DELETE FROM counters WHERE expires <= ?", (wall,))
         conn.execute("DELETE FROM window_log WHERE key IN (SELECT key FROM windows WHERE last + window_s < ?)", (now,))
         conn.execute("DELETE FROM windows WHERE last + window_s < ?", (now,))
-        conn.execute("DELETE FROM cache WHERE expires <= ?", (now,))
+        conn.execute("DELETE FROM cache WHERE expires <= ?", (wall,))
 
 
 @contextmanager

@@ -27,6 +27,9 @@ MAX_HOLD = 4096
 HOLD_LINE = 1024
 HOLD_BLOCK = 16384
 TAIL = 1024
+# A word still open after a rule keyword (a JWT's "eyJ" whose signature has not arrived) is held whole
+# up to this size: a match may still cover all of it, and its first part alone matches nothing.
+MAX_OPEN_WORD = 1024 * 1024
 CONTEXT = 2048  # released text kept as context for later pieces (rules look up to 10 lines around)
 # Checks that prove a provider's structure (as opposed to precision heuristics), and literal markers a
 # provider embeds in every key (OpenAI's base64 "OpenAI"), whose presence in a rule's pattern means the
@@ -63,7 +66,8 @@ class Scrubber:
         that came before (released already): rules that need a context word near the match see it."""
         before = len(context.encode("utf-8", "surrogatepass"))
         data = (context + text).encode("utf-8", "surrogatepass")
-        spans = [s for s in self.engine.spans(data) if s.start >= before] if data else []
+        # Encoded values too (base64, hex, %-encoding): a key is as leaked in a prompt when it is encoded.
+        spans = [s for s in self.engine.spans(data, encoded=True) if s.start >= before] if data else []
         if not spans:
             return text, []
         out = bytearray()
@@ -88,8 +92,9 @@ class StreamScrubber:
     start of a line holding a rule keyword until that line ends (``Authorization: Bearer ...``,
     ``aws_secret_access_key = ...``, at most ``HOLD_LINE`` characters), and from a ``-----BEGIN`` until
     its ``-----END`` (at most ``HOLD_BLOCK``). A word longer than ``MAX_HOLD`` is released but for its
-    last ``TAIL`` characters, and never inside a secret found in it. The delay is bounded by those
-    sizes, in text, not time."""
+    last ``TAIL`` characters, never inside a secret found in it, and never after a rule keyword in it
+    (up to ``MAX_OPEN_WORD``: a 40 KiB JWT is matched only once its signature has arrived). The delay is
+    bounded by those sizes, in text, not time."""
 
     scrubber: Scrubber
     found: list[str] = field(default_factory=list)
@@ -99,8 +104,16 @@ class StreamScrubber:
     # the new text are replaced. Kept in memory only, as the held text is.
     _context: str = ""
 
+    # The held text is one word pinned at a rule keyword: until whitespace arrives (or the word reaches
+    # MAX_OPEN_WORD) nothing can be released, and the word is not scanned again at every piece.
+    _open: bool = False
+
     def feed(self, text: str, last: bool = False) -> str:
         buffer = self._held + text
+        if self._open and not last and len(buffer) < MAX_OPEN_WORD and not any(c in text for c in " \n\t"):
+            self._held = buffer
+            return ""
+        self._open = False
         cut = len(buffer) if last else self._safe_cut(buffer)
         ready, self._held = buffer[:cut], buffer[cut:]
         return self._emit(ready)
@@ -129,6 +142,11 @@ class StreamScrubber:
             for span in self.scrubber.engine.spans(data):  # never cut inside a secret
                 if span.start < cut < span.end:
                     cut = len(data[: span.start].decode("utf-8", "ignore"))
+            starts = self.scrubber.engine.keyword_starts(data)
+            if starts and len(buffer) < MAX_OPEN_WORD:  # nor inside a token that may still become one
+                at = len(data[: starts[0]].decode("utf-8", "ignore"))
+                if at <= cut:
+                    cut, self._open = at, True
         return cut
 
     def _emit(self, text: str) -> str:

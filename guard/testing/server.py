@@ -29,16 +29,14 @@ straddle two SSE events), and a thread-safe record of every request it received.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from prodguard.guard.testing import _answers
+from prodguard.guard.testing import _answers, _generation
 from prodguard.guard.testing._answers import (
     CHAT,
     MODELS,
@@ -56,6 +54,16 @@ from prodguard.guard.testing._answers import (
     ToolCallReply,
 )
 from prodguard.guard.testing._http import HTTPServer
+from prodguard.guard.testing._records import (
+    Fault,
+    Key,
+    KeyRegistry,
+    ModerationScores,
+    RecordedRequest,
+    route_of,
+    route_or_none,
+    strings_of,
+)
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -68,78 +76,6 @@ __all__ = [
 ]
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4.1-mini", "text-embedding-3-small", "omni-moderation-latest")
-
-# Azure puts the deployment in the path; a base URL may or may not carry /v1.
-_ROUTE_PREFIX = re.compile(r"^(?:/openai)?(?:/deployments/[^/]+)?(?:/v1)?(?=/|$)")
-
-
-def route_of(path: str) -> str:
-    """The endpoint a path addresses: ``/v1/chat/completions``, ``chat/completions`` and
-    ``/openai/deployments/gpt/chat/completions?api-version=1`` all give ``/chat/completions``."""
-    bare = "/" + urlsplit(path).path.strip("/")
-    return _ROUTE_PREFIX.sub("", bare) or "/"
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the server received it."""
-
-    method: str
-    path: str  # as sent, without the query string
-    route: str  # the endpoint, e.g. "/chat/completions" (see ``route_of``)
-    query: Mapping[str, str]
-    headers: Mapping[str, str]  # names lower-cased; repeated headers joined with ", "
-    body: Any  # parsed JSON, or None when the body was empty or not JSON
-    raw_body: bytes
-    time: float  # time.monotonic() on arrival: subtract two records to measure a retry's wait
-    status: int  # the status the server answered with; 0 when it dropped the connection instead
-
-    @property
-    def stream(self) -> bool:
-        """Whether the request asked for a streamed (SSE) answer."""
-        return isinstance(self.body, dict) and self.body.get("stream") is True
-
-    @property
-    def attempt(self) -> int:
-        """The SDK's retry counter for this request (``x-stainless-retry-count``; 0 on the first try)."""
-        try:
-            return int(self.headers.get("x-stainless-retry-count", "0"))
-        except ValueError:
-            return 0
-
-
-@dataclass(frozen=True)
-class _Key:
-    organization: str
-    projects: tuple[str, ...]
-    header: str  # what the openai-organization response header says (the id, or the org's name)
-    revoked: bool = False
-
-
-@dataclass
-class _Fault:
-    route: str | None  # None: any endpoint
-    remaining: int | None  # None: until cleared
-    status: int = 0
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: Any = None
-    delay: float = 0.0
-    drop: bool = False
-    drop_after_events: int | None = None
-
-
-def _strings(value: Any) -> Iterator[str]:
-    """Every string in a JSON value, keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
 
 class FakeOpenAI:
     """A local OpenAI-compatible server on 127.0.0.1 (a free port by default), served by a background
@@ -176,12 +112,11 @@ class FakeOpenAI:
         self._address = (host, port)
         self._lock = threading.Lock()
         self._records: list[RecordedRequest] = []
-        self._faults: list[_Fault] = []
+        self._faults: list[Fault] = []
         self._scripts: dict[str, deque[Script]] = {}
-        self._baseline_scores: dict[str, float] = {}
-        self._triggers: dict[str, dict[str, float]] = {}
+        self._scores = ModerationScores()
         self._serial = 0
-        self._keys: dict[str, _Key] = {}
+        self._keys = KeyRegistry()
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.set_moderation_scores(flag_scores or {"violence": 0.97}, word=flag_word)
@@ -277,7 +212,7 @@ class FakeOpenAI:
             parts.append(record.path)
             parts.extend(record.query.values())
             if record.body is not None:
-                parts.extend(_strings(record.body))
+                parts.extend(strings_of(record.body))
             else:
                 parts.append(record.raw_body.decode("utf-8", "replace"))
             if headers:
@@ -305,14 +240,11 @@ class FakeOpenAI:
         on, every request must carry a registered, unrevoked key. ``organization_header`` is what the
         ``openai-organization`` response header says (default: the organization id; the real API may
         send the organization's name)."""
-        with self._lock:
-            self._keys[key] = _Key(organization, tuple(projects), organization_header or organization)
+        self._keys.register(key, organization, projects, organization_header)
 
     def revoke_key(self, key: str) -> None:
         """Answer 401 ``invalid_api_key`` to ``key`` from now on (registering it first if needed)."""
-        with self._lock:
-            known = self._keys.get(key) or _Key("", (), "")
-            self._keys[key] = _Key(known.organization, known.projects, known.header, revoked=True)
+        self._keys.revoke(key)
 
     def fail(
         self,
@@ -333,7 +265,7 @@ class FakeOpenAI:
             extra["retry-after"] = str(retry_after)
         if retry_after_ms is not None:
             extra["retry-after-ms"] = str(retry_after_ms)
-        self._add_fault(_Fault(_route_or_none(path), times, status=status, headers=extra, body=body))
+        self._add_fault(Fault(route_or_none(path), times, status=status, headers=extra, body=body))
 
     def rate_limit(
         self,
@@ -348,14 +280,14 @@ class FakeOpenAI:
 
     def slow(self, seconds: float, *, times: int | None = 1, path: str | None = None) -> None:
         """The next ``times`` requests wait ``seconds`` before the server answers them as usual."""
-        self._add_fault(_Fault(_route_or_none(path), times, delay=seconds))
+        self._add_fault(Fault(route_or_none(path), times, delay=seconds))
 
     def drop_connection(
         self, *, times: int | None = 1, path: str | None = None, after_events: int | None = None
     ) -> None:
         """The next ``times`` requests lose their connection: before any byte of the answer or, with
         ``after_events``, after that many SSE events of a streamed answer (plain ones: before any byte)."""
-        self._add_fault(_Fault(_route_or_none(path), times, drop=True, drop_after_events=after_events))
+        self._add_fault(Fault(route_or_none(path), times, drop=True, drop_after_events=after_events))
 
     def moderation_down(self, status: int = 503) -> None:
         """The moderation endpoint answers ``status`` until ``clear_faults()``."""
@@ -409,18 +341,11 @@ class FakeOpenAI:
         containing ``word`` (case-sensitive; the highest score wins). Categories take wire names
         (``self-harm/intent``) or the SDK's attribute names (``self_harm_intent``); a score of at least
         ``MODERATION_FLAG_THRESHOLD`` flags its category and the result. Others score 1e-6."""
-        normalized = {_answers.moderation_category(name): float(score) for name, score in scores.items()}
-        with self._lock:
-            if word is None:
-                self._baseline_scores = normalized
-            else:
-                self._triggers[word] = normalized
+        self._scores.set(scores, word)
 
     def clear_moderation_scores(self) -> None:
         """No baseline scores and no trigger words: every input passes."""
-        with self._lock:
-            self._baseline_scores = {}
-            self._triggers = {}
+        self._scores.clear()
 
     # -- answering (called from the server's threads) -----------------------------------------------------
 
@@ -440,7 +365,7 @@ class FakeOpenAI:
         if fault is not None and fault.delay:
             delay, fault = fault.delay, None  # a slow answer is otherwise a normal one
         if fault is None:
-            refused, key = self._authenticate(headers)
+            refused, key = self._keys.authenticate(headers)
             answer = refused if refused is not None else self._route(method, route, body, key)
             if key is not None and isinstance(answer, Plain):
                 extra = {"openai-organization": key.header}
@@ -470,30 +395,7 @@ class FakeOpenAI:
             self._records.append(record)
         return delay, answer
 
-    def _authenticate(self, headers: Mapping[str, str]) -> tuple[Plain | None, _Key | None]:
-        """(a refusal, or None) and the registered key of the request; (None, None) while no key is
-        registered (any key is accepted)."""
-        with self._lock:
-            if not self._keys:
-                return None, None
-            scheme, _, token = headers.get("authorization", "").partition(" ")
-            key = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
-        if key is None or key.revoked:
-            return _answers.error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"), None
-        requested = headers.get("openai-organization")
-        if requested and requested != key.organization:
-            return (
-                _answers.error(
-                    401,
-                    "OpenAI-Organization header should match organization for API key",
-                    "invalid_request_error",
-                    "mismatched_organization",
-                ),
-                None,
-            )
-        return None, key
-
-    def _route(self, method: str, route: str, body: Any, key: _Key | None = None) -> Answer:
+    def _route(self, method: str, route: str, body: Any, key: Key | None = None) -> Answer:
         if method == "GET" and route == "/organization/projects":
             projects = key.projects if key is not None else ()
             return Plain(200, {"object": "list", "data": [{"object": "organization.project", "id": p} for p in projects]})
@@ -537,13 +439,13 @@ class FakeOpenAI:
             new_id=self._next_id,
         )
 
-    def _add_fault(self, fault: _Fault) -> None:
+    def _add_fault(self, fault: Fault) -> None:
         if fault.remaining is not None and fault.remaining < 1:
             raise ValueError("times must be at least 1, or None for every request")
         with self._lock:
             self._faults.append(fault)
 
-    def _take_fault(self, route: str) -> _Fault | None:
+    def _take_fault(self, route: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.route is None or fault.route == route:
@@ -559,25 +461,17 @@ class FakeOpenAI:
             queue = self._scripts.get(route)
             return queue.popleft() if queue else None
 
-    def _moderation_settings(self) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-        with self._lock:
-            return dict(self._baseline_scores), {w: dict(s) for w, s in self._triggers.items()}
-
     def _next_id(self, prefix: str) -> str:
         with self._lock:
             self._serial += 1
             return f"{prefix}{self._serial:08d}"
 
 
-def _route_or_none(path: str | None) -> str | None:
-    return None if path is None else route_of(path)
-
-
 _ENDPOINTS: dict[str, Callable[[FakeOpenAI, dict[str, Any], Script | None], Answer]] = {
-    CHAT: lambda fake, body, script: _answers.chat(body, script, fake._echo()),
-    RESPONSES: lambda fake, body, script: _answers.responses(body, script, fake._echo()),
+    CHAT: lambda fake, body, script: _generation.chat(body, script, fake._echo()),
+    RESPONSES: lambda fake, body, script: _generation.responses(body, script, fake._echo()),
     _answers.EMBEDDINGS: lambda fake, body, script: _answers.embeddings(body, fake.embedding_dimensions),
     MODERATIONS: lambda fake, body, script: _answers.moderations(
-        body, *fake._moderation_settings(), fake._echo()
+        body, *fake._scores.snapshot(), fake._echo()
     ),
 }
