@@ -662,7 +662,7 @@ def test_threads_append_concurrently(tmp_path: Path, keys: str) -> None:
 
 WORKER = textwrap.dedent(
     """
-    import sys, threading
+    import sys, threading, time
     from prodguard.guard._audit.log import AuditLog
     directory, proc, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     log = AuditLog(directory, segment_max_bytes=16_000, fsync=sys.argv[4])
@@ -670,6 +670,10 @@ WORKER = textwrap.dedent(
     def work(t):
         for i in range(count):
             log.append({"p": proc, "t": t, "i": i, "pad": "q" * ((proc * 37 + i * 11) % 400)})
+            if i % 25 == 0:
+                # On a loaded machine a writer without fsync could finish before the others start; a
+                # pause now and then lets the scheduler interleave them, which is what is under test.
+                time.sleep(0.002)
     threads = [threading.Thread(target=work, args=(t,)) for t in range(2)]
     [t.start() for t in threads]
     [t.join() for t in threads]
