@@ -14,8 +14,8 @@ from prodguard.guard._pii.analyzer import (
     PiiSettings,
     PiiVault,
 )
+from prodguard.guard._pii.cards import known_issuer, luhn_ok
 from prodguard.guard._pii.context import RULES
-from prodguard.guard._pii.recognizers import known_issuer, luhn_ok
 from prodguard.guard._pii.types import DIRECT_IDENTIFIERS
 
 

@@ -7,10 +7,10 @@ Stock Presidio misses or misfires on chat text in known ways; each recognizer he
   cheap regex finds digit runs, and each candidate is parsed once: "+CC"/"00CC" numbers for any country,
   national formats for the configured regions, and US-style groupings like (555) 123-4567 even when the
   number is not assigned.
-- ``ProdguardCreditCardRecognizer``: stock patterns miss 12-13 digit Maestro, 15-digit JCB and 19-digit
+- ``ProdguardCreditCardRecognizer`` (``_pii.cards``): stock patterns miss 12-13 digit Maestro, 15-digit JCB and 19-digit
   cards. Here any 12-19 digit run (contiguous or consistently grouped) counts when it passes Luhn *and*
   starts with a known issuer prefix for its length, so random Luhn-valid order numbers stay out.
-- ``ProdguardEmailRecognizer``: stock validation calls tldextract, which fetches the public-suffix list
+- ``ProdguardEmailRecognizer`` (``_pii.email``): stock validation calls tldextract, which fetches the public-suffix list
   over the network on first use. Here the top-level domain is checked by shape.
 - ``ProdguardStreetAddressRecognizer``, ``ProdguardPersonCueRecognizer`` and
   ``ProdguardPlaceCueRecognizer`` (in ``_pii.shapes``): house-number + street-type shapes, name cues and
@@ -64,7 +64,9 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from prodguard.errors import ConfigError
+from prodguard.guard._pii.cards import ProdguardCreditCardRecognizer
 from prodguard.guard._pii.context import CONTEXT_ENTITIES, ContextRuleRecognizer
+from prodguard.guard._pii.email import ProdguardEmailRecognizer
 from prodguard.guard._pii.phone import ContextPhoneRecognizer
 from prodguard.guard._pii.shapes import (
     PLACE_CUE_KEYWORDS,
@@ -75,137 +77,6 @@ from prodguard.guard._pii.shapes import (
     ProdguardStreetAddressRecognizer,
 )
 from prodguard.guard._pii.types import DEFAULT_ENTITIES, NER_ENTITIES, NER_RECOGNIZER_NAME, PiiSettings
-
-# -- email ----------------------------------------------------------------------------------------------
-
-# Top-level domains that are really file extensions ("icon@2x.png" is an asset name, not a mailbox).
-_FILE_TLDS = frozenset(
-    {
-        "png",
-        "jpg",
-        "jpeg",
-        "gif",
-        "svg",
-        "webp",
-        "ico",
-        "css",
-        "js",
-        "ts",
-        "json",
-        "txt",
-        "yaml",
-        "yml",
-        "html",
-        "pdf",
-        "zip",
-        "lock",
-    }
-)
-
-
-class ProdguardEmailRecognizer(PatternRecognizer):
-    """Email addresses; the top-level domain is checked offline (letters, 2-24 long, not a file type)."""
-
-    PATTERN = (
-        r"(?<![\w.+%-])[\w.+%-]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,24}|xn--[\w-]{1,59})"
-        r"(?![\w@-]|\.[^\W_])"
-    )
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="EMAIL_ADDRESS",
-            name="ProdguardEmailRecognizer",
-            patterns=[Pattern("email", self.PATTERN, 0.5)],
-            context=["email", "mail", "e-mail", "contact", "write"],
-        )
-
-    def validate_result(self, pattern_text: str) -> bool:
-        local, _, domain = pattern_text.rpartition("@")
-        if local.startswith(".") or local.endswith(".") or ".." in local:
-            return False
-        return domain.rsplit(".", 1)[-1].lower() not in _FILE_TLDS
-
-
-# -- credit cards ---------------------------------------------------------------------------------------
-
-# Issuer prefix ranges (inclusive, compared on the first len(lo) digits) and the lengths they issue.
-# From the card networks' published IIN tables: Visa, Mastercard, Amex, Discover, JCB, Diners, Maestro,
-# UnionPay, Mir, RuPay, Troy.
-_R16_19 = tuple(range(16, 20))
-_ISSUERS: tuple[tuple[str, str, tuple[int, ...]], ...] = (
-    ("4", "4", (13, 16, 19)),
-    ("51", "55", (16,)),
-    ("2221", "2720", (16,)),
-    ("34", "34", (15,)),
-    ("37", "37", (15,)),
-    ("6011", "6011", _R16_19),
-    ("644", "649", _R16_19),
-    ("65", "65", _R16_19),
-    # JCB publishes 3528-3589; the rest of 35 is JCB's reserve and generators (Faker) issue from it too.
-    ("3500", "3599", _R16_19),
-    ("2131", "2131", (15,)),
-    ("1800", "1800", (15,)),
-    ("300", "305", tuple(range(14, 20))),
-    ("36", "36", tuple(range(14, 20))),
-    ("38", "39", tuple(range(14, 20))),
-    ("50", "50", tuple(range(12, 20))),
-    ("56", "69", tuple(range(12, 20))),
-    ("2200", "2204", _R16_19),
-    ("81", "82", (16,)),
-    ("9792", "9792", (16,)),
-)
-
-
-def luhn_ok(digits: str) -> bool:
-    """The Luhn checksum every payment card number carries in its last digit."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def known_issuer(digits: str) -> bool:
-    length = len(digits)
-    return any(length in lengths and lo <= digits[: len(lo)] <= hi for lo, hi, lengths in _ISSUERS)
-
-
-class ProdguardCreditCardRecognizer(PatternRecognizer):
-    """Payment card numbers of 12-19 digits: Luhn-valid, known issuer prefix, consistent grouping."""
-
-    PATTERN = r"(?<![\w.+-])\d(?:[ -]?\d){11,18}(?![\w-]|[.,]\d)"
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="CREDIT_CARD",
-            name="ProdguardCreditCardRecognizer",
-            patterns=[Pattern("card number", self.PATTERN, 0.3)],
-            context=[
-                "credit",
-                "card",
-                "visa",
-                "mastercard",
-                "amex",
-                "discover",
-                "jcb",
-                "diners",
-                "maestro",
-                "unionpay",
-                "debit",
-                "payment",
-                "charge",
-            ],
-        )
-
-    def validate_result(self, pattern_text: str) -> bool:
-        separators = {ch for ch in pattern_text if not ch.isdigit()}
-        if len(separators) > 1:
-            return False
-        digits = pattern_text.replace(" ", "").replace("-", "")
-        return known_issuer(digits) and luhn_ok(digits)
-
 
 # -- phone numbers --------------------------------------------------------------------------------------
 
