@@ -346,8 +346,10 @@ def _url_credentials(value: str) -> bool:
 
 _CAMEL_OR_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$")
+# A file name, or a source location in one (``lib/insecurity.ts:23``, as reports and reviews cite it).
 _FILE_SUFFIX = re.compile(
-    r"\.(?:pem|key|crt|cer|der|p12|pfx|json|ya?ml|toml|ini|cfg|conf|env|txt|csv|py|js|ts|sh|gpg|asc|jks)$",
+    r"\.(?:pem|key|crt|cer|der|p12|pfx|json|ya?ml|toml|ini|cfg|conf|env|txt|csv|py|js|ts|sh|gpg|asc|jks)"
+    r"(?::\d+){0,2}$",
     re.IGNORECASE,
 )
 _DIGEST_PREFIX = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5|blake2b?|sha3-\d+)[-:]", re.IGNORECASE)
@@ -449,6 +451,8 @@ def _literal_value(value: str) -> bool:
         return False
     if "/" in value and not re.search(r"[+=]", value) and looks_like_words(value.replace("/", "_")):
         return False  # a path or a secret-manager reference such as prod/openai/api-key
+    if value.isalpha() and not value.isascii():
+        return False  # a word of a natural language (``Jelszó``, ``Contraseña``): UI text, not generated
     return not looks_like_words(value) or is_random_letters(value)
 
 

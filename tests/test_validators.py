@@ -124,3 +124,20 @@ def test_a_context_needs_words_or_absent_words(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="context needs at least one word"):
         load_pack(pack)
+
+
+def test_name_checks_read_the_matched_name_and_unknown_ones_are_rejected(tmp_path: Path) -> None:
+    head = (
+        '[pack]\nname = "t"\n[[rules]]\nid = "TST003"\nname = "t"\ntitle = "t"\nkind = "secret"\n'
+        'severity = "high"\ndescription = "d"\nwhy = "w"\nremediation = "r"\nkeywords = ["tkn"]\n'
+        "pattern = '''(?<![\\w.])[\\w.]{0,20}tkn[ \\t]*=[ \\t]*(?P<secret>[a-z0-9]{12})'''\n"
+    )
+    pack = tmp_path / "pack.toml"
+    pack.write_text(head + 'validate = { name_checks = ["not_digest_name", "not_ui_text_name"] }\n')
+    engine = Engine(load_pack(pack))
+    assert [f.rule_id for f in engine.scan(Blob("a.py", b"db_tkn = kq7x92mz4p1w"))] == ["TST003"]
+    assert engine.scan(Blob("a.py", b"sha256_tkn = kq7x92mz4p1w")) == []
+    assert engine.scan(Blob("a.py", b"i18n.label_tkn = kq7x92mz4p1w")) == []
+    pack.write_text(head + 'validate = { name_checks = ["not_hashed"] }\n')
+    with pytest.raises(ConfigError, match="unknown name check 'not_hashed'"):
+        load_pack(pack)
