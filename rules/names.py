@@ -33,7 +33,7 @@ _DIGEST_WORDS = frozenset(
     }
 )  # fmt: skip
 _UI_TEXT_WORDS = frozenset(
-    {"label", "lbl", "placeholder", "hint", "title", "caption", "tooltip", "btn", "button", "msg", "heading"}
+    {"label", "lbl", "placeholder", "hint", "title", "caption", "tooltip", "btn", "button", "heading"}
 )
 
 
