@@ -17,6 +17,7 @@ from prodguard.auxfiles import PACK_LIMIT
 from prodguard.errors import ConfigError
 from prodguard.rules.linearity import nonlinear_reason
 from prodguard.rules.model import Context, Examples, Kind, Rule, Scope, Severity, Validation
+from prodguard.rules.names import NAME_CHECKS
 from prodguard.rules.tomlsource import TomlSource
 from prodguard.rules.validators import CHECKS
 
@@ -50,7 +51,7 @@ _RULE_KEYS = {
     "references",
 }
 _REQUIRED = ("id", "name", "title", "kind", "severity", "description", "why", "remediation")
-_VALIDATE_KEYS = {"min_entropy", "min_length", "markers", "placeholder", "checks"}
+_VALIDATE_KEYS = {"min_entropy", "min_length", "markers", "placeholder", "checks", "name_checks"}
 _CONTEXT_KEYS = {"words", "lines", "absent"}
 _EXAMPLE_KEYS = {"match", "ignore", "match_typescript", "ignore_typescript"}
 
@@ -279,6 +280,13 @@ def _validation(source: TomlSource, raw: Any, at: tuple[str | int, ...], rule_id
         if name not in CHECKS:
             known = ", ".join(sorted(CHECKS))
             raise source.error(f"{rule_id}: unknown check {name!r} (known: {known})", (*at, "checks"))
+    name_checks = _strings(source, raw.get("name_checks", []), (*at, "name_checks"))
+    for name in name_checks:
+        if name not in NAME_CHECKS:
+            known = ", ".join(sorted(NAME_CHECKS))
+            raise source.error(
+                f"{rule_id}: unknown name check {name!r} (known: {known})", (*at, "name_checks")
+            )
     min_entropy = raw.get("min_entropy", 0.0)
     _expect(source, min_entropy, (int, float), (*at, "min_entropy"))
     return Validation(
@@ -287,6 +295,7 @@ def _validation(source: TomlSource, raw: Any, at: tuple[str | int, ...], rule_id
         markers=_strings(source, raw.get("markers", []), (*at, "markers")),
         placeholder=_expect(source, raw.get("placeholder", True), bool, (*at, "placeholder")),
         checks=checks,
+        name_checks=name_checks,
     )
 
 

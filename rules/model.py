@@ -57,6 +57,9 @@ class Validation:
     markers: tuple[str, ...] = ()
     placeholder: bool = True
     checks: tuple[str, ...] = ()
+    # Checks on the text the pattern matched before the secret (the name it is assigned to), by name
+    # from ``rules.names.NAME_CHECKS``.
+    name_checks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

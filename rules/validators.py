@@ -346,8 +346,10 @@ def _url_credentials(value: str) -> bool:
 
 _CAMEL_OR_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$")
+# A file name, or a source location in one (``lib/insecurity.ts:23``, as reports and reviews cite it).
 _FILE_SUFFIX = re.compile(
-    r"\.(?:pem|key|crt|cer|der|p12|pfx|json|ya?ml|toml|ini|cfg|conf|env|txt|csv|py|js|ts|sh|gpg|asc|jks)$",
+    r"\.(?:pem|key|crt|cer|der|p12|pfx|json|ya?ml|toml|ini|cfg|conf|env|txt|csv|py|js|ts|sh|gpg|asc|jks)"
+    r"(?::\d+){0,2}$",
     re.IGNORECASE,
 )
 _DIGEST_PREFIX = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5|blake2b?|sha3-\d+)[-:]", re.IGNORECASE)
@@ -449,6 +451,10 @@ def _literal_value(value: str) -> bool:
         return False
     if "/" in value and not re.search(r"[+=]", value) and looks_like_words(value.replace("/", "_")):
         return False  # a path or a secret-manager reference such as prod/openai/api-key
+    if value.isalpha() and not value.isascii():
+        return False  # a word of a natural language (``Jelszó``, ``Contraseña``): UI text, not generated
+    if _is_camel_identifier(value):
+        return False  # code: ``llmApiKeyEnvVarExists``, ``saveLastLoginIp``
     return not looks_like_words(value) or is_random_letters(value)
 
 
@@ -579,6 +585,22 @@ _CAMEL_NAME = re.compile(
     r"(?:[A-Z][a-z]{2,}.*){2}|^[A-Z]{2,}[a-z]{2,}$|^[A-Z]{2,}[A-Z][a-z]{2,}$|^[a-z]{2,}(?:[A-Z][a-z]{2,})+$"
 )
 _CONSTANT_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+
+
+_LOWER_CAMEL = re.compile(r"^[a-z]{2,}(?:[A-Z][a-z]+){2,}$")
+_CAMEL_PIECE = re.compile(r"[A-Z]?[a-z]+")
+
+
+def _is_camel_identifier(value: str) -> bool:
+    """A lower-camel-case name of three words or more, most of them word-like (``saveLastLoginIp``): the
+    short words of such names (``Ip``, ``Id``, ``Api``) keep them under the four-letter average that
+    ``looks_like_words`` asks of names. Generated letters split into pieces that read as no word."""
+    if not _LOWER_CAMEL.match(value):
+        return False
+    pieces = _CAMEL_PIECE.findall(value)
+    if sum(len(piece) for piece in pieces) / len(pieces) < 3:
+        return False
+    return 2 * sum(is_word_like(piece) for piece in pieces) >= len(pieces)
 
 
 def is_random_letters(value: str) -> bool:

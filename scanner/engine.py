@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from prodguard.rules.model import Kind, Rule, Scope
+from prodguard.rules.names import names_pass
 from prodguard.rules.validators import passes
 from prodguard.scanner.assignments import assignment_name
 from prodguard.scanner.blob import Blob
@@ -308,6 +309,10 @@ class Engine:
                 start, end = _extended(rule, data, match_start, hi, (start, end))
             secret = data[start:end]
             if not passes(secret.decode("utf-8", "replace"), rule.validation):
+                continue
+            if rule.validation.name_checks and not names_pass(
+                data[match_start:start].decode("utf-8", "replace"), rule.validation.name_checks
+            ):
                 continue
             context = rule.context
             if context is not None and (

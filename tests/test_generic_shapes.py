@@ -149,3 +149,58 @@ def test_client_library_docs_and_key_uris(rng: random.Random) -> None:
         "otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example from the wiki.\n"
     )
     assert _flagged("README.md", text) == {2: {"PG149"}, 5: {"PG155"}}
+
+
+def _generated(rng: random.Random, n: int = 18) -> str:
+    return _draw(rng, string.ascii_letters + string.digits, n)
+
+
+def test_detect_secrets_baseline_and_user_fixtures_hold_digests(rng: random.Random) -> None:
+    """A qualifier before the secret word (``hashed_secret``, ``sha256_password``) says digest as surely as
+    one after it; a real key beside the baseline's digests is still reported."""
+    hexdigits = "0123456789abcdef"
+    baseline = (
+        "{\n"
+        '  "generated_at": "2026-01-05T10:00:00Z",\n'
+        '  "plugins_used": [{"name": "KeywordDetector"}],\n'
+        '  "results": {\n'
+        '    "config/settings.py": [\n'
+        "      {\n"
+        '        "type": "Secret Keyword",\n'
+        '        "filename": "config/settings.py",\n'
+        f'        "hashed_secret": "{_draw(rng, hexdigits, 40)}",\n'
+        '        "is_verified": false,\n'
+        '        "line_number": 12\n'
+        "      }\n"
+        "    ]\n"
+        "  }\n"
+        "}\n"
+    )
+    assert _flagged(".secrets.baseline", baseline) == {}
+    users = (
+        "users:\n"
+        "  - email: ops@acme.io\n"
+        f"    hashedPassword: '{_generated(rng)}'\n"
+        f"    password_sha256: '{_draw(rng, hexdigits, 64)}'\n"
+        f"    md5_token: '{_draw(rng, hexdigits, 32)}'\n"
+        f"    bcrypt_password: '{_generated(rng)}'\n"
+        f"    password: '{_generated(rng)}'\n"
+        f"    HASH_SECRET: '{_generated(rng)}'\n"
+    )
+    assert _flagged("data/users.yml", users) == {7: {"PG190"}, 8: {"PG190"}}
+
+
+def test_translation_catalogues_hold_ui_text(rng: random.Random) -> None:
+    """Label keys and natural-language words are UI text wherever they stand; a generated value under a
+    plain secret name is reported in a catalogue too (no blanket path exclusion)."""
+    angular = (
+        "{\n"
+        '  "LABEL_PASSWORD": "Jelszó",\n'
+        '  "PLACEHOLDER_PASSWORD": "Jelszo",\n'
+        '  "BTN_TOKEN": "Tokenkod",\n'
+        f'  "tempPassword": "{_generated(rng, 16)}",\n'
+        "}\n"
+    )
+    assert _flagged("frontend/src/assets/i18n/hu_HU.json", angular) == {5: {"PG190"}}
+    rails = "hu:\n  devise:\n    password: \"Jelszó\"\n    labelPassword: 'Jelszava'\n"
+    assert _flagged("config/locales/hu.yml", rails) == {}

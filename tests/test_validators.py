@@ -13,6 +13,7 @@ import pytest
 
 from prodguard.errors import ConfigError
 from prodguard.rules.catalogue import load_pack
+from prodguard.rules.names import names_a_digest, names_ui_text
 from prodguard.rules.validators import CHECKS, is_random_letters, is_weak_password, is_word_like
 from prodguard.scanner.blob import Blob
 from prodguard.scanner.engine import Engine
@@ -124,3 +125,54 @@ def test_a_context_needs_words_or_absent_words(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="context needs at least one word"):
         load_pack(pack)
+
+
+def test_name_checks_read_the_matched_name_and_unknown_ones_are_rejected(tmp_path: Path) -> None:
+    head = (
+        '[pack]\nname = "t"\n[[rules]]\nid = "TST003"\nname = "t"\ntitle = "t"\nkind = "secret"\n'
+        'severity = "high"\ndescription = "d"\nwhy = "w"\nremediation = "r"\nkeywords = ["tkn"]\n'
+        "pattern = '''(?<![\\w.])[\\w.]{0,20}tkn[ \\t]*=[ \\t]*(?P<secret>[a-z0-9]{12})'''\n"
+    )
+    pack = tmp_path / "pack.toml"
+    pack.write_text(head + 'validate = { name_checks = ["not_digest_name", "not_ui_text_name"] }\n')
+    engine = Engine(load_pack(pack))
+    assert [f.rule_id for f in engine.scan(Blob("a.py", b"db_tkn = kq7x92mz4p1w"))] == ["TST003"]
+    assert engine.scan(Blob("a.py", b"sha256_tkn = kq7x92mz4p1w")) == []
+    assert engine.scan(Blob("a.py", b"i18n.label_tkn = kq7x92mz4p1w")) == []
+    pack.write_text(head + 'validate = { name_checks = ["not_hashed"] }\n')
+    with pytest.raises(ConfigError, match="unknown name check 'not_hashed'"):
+        load_pack(pack)
+
+
+@pytest.mark.parametrize(
+    ("name", "digest"),
+    [
+        ('"hashed_secret": "', True),
+        ("hashedPassword = '", True),
+        ("SHA256_PASSWORD=", True),
+        ("password_md5: '", True),
+        ("encrypted_password = '", True),
+        ("unhashed_password = '", False),  # plain text, said so
+        ("HASH_SECRET = '", False),  # the key a hash is keyed with
+        ("sharedSecret: '", False),
+        ('getenv("API_TOKEN", "', False),
+    ],
+)
+def test_digest_qualifiers_anywhere_in_the_name(name: str, digest: bool) -> None:
+    assert names_a_digest(name) is digest
+
+
+@pytest.mark.parametrize(
+    ("name", "ui_text"),
+    [
+        ('"LABEL_PASSWORD": "', True),
+        ("placeholderPassword: '", True),
+        ("i18n.btn_token = '", True),
+        ("export TITLE_SECRET=", True),
+        ("reset_title_token = '", False),  # a UI word counts only where the name begins
+        ("message_signing_key = '", False),
+        ("const LABELLED_SECRET = '", False),
+    ],
+)
+def test_ui_text_qualifiers_lead_the_name(name: str, ui_text: bool) -> None:
+    assert names_ui_text(name) is ui_text
