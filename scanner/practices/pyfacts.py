@@ -13,7 +13,7 @@ import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from prodguard.scanner.practices.flow import Reach, reach
 from prodguard.scanner.practices.model import PythonFile
@@ -626,16 +626,22 @@ class _Collector(ast.NodeVisitor):
         self.classes: list[ast.ClassDef | None] = [None]
         self.loop_depth = 0
         self.try_depth = 0
-        self._dispatch: dict[type[ast.AST], Callable[[Any], None]] = {}
 
     # NodeVisitor looks the handler up by name for every node and visits every ``Load`` context node;
-    # the SDK's own sources (large, heavily annotated) made that the cost of the whole analysis.
+    # the SDK's own sources (large, heavily annotated) made that the cost of the whole analysis. The
+    # handlers are kept per class, unbound: bound methods kept on the instance would make each collector
+    # (and the tree its facts hold) a reference cycle, freed only by the cyclic collector.
+    _dispatch: ClassVar[dict[type[ast.AST], Callable[[_Collector, Any], None]]] = {}
+
     def visit(self, node: ast.AST) -> None:
         handler = self._dispatch.get(type(node))
         if handler is None:
-            found: Callable[[Any], None] = getattr(self, "visit_" + type(node).__name__, self.generic_visit)
+            cls = type(self)
+            found: Callable[[_Collector, Any], None] = getattr(
+                cls, "visit_" + type(node).__name__, cls.generic_visit
+            )
             handler = self._dispatch[type(node)] = found
-        handler(node)
+        handler(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
         for name in node._fields:
