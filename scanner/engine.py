@@ -23,6 +23,7 @@ from prodguard.scanner.blob import Blob
 from prodguard.scanner.filters import Allowance, is_allowed_inline
 from prodguard.scanner.finding import Finding, LineSpans, RedactedLine, fingerprint, hash_secret, redact
 from prodguard.scanner.lines import unify_line_ends
+from prodguard.scanner.literals import Clause, required_clauses, window_may_match
 from prodguard.scanner.prefilter import Prefilter, build_prefilter
 
 # A secret, with what introduces it (``api_key = "``), fits well inside this many bytes either side of
@@ -106,6 +107,19 @@ class Engine:
         self._prefilter: Prefilter | None = (
             build_prefilter(keywords, prefer_hyperscan=prefer_hyperscan) if keywords else None
         )
+        # Rules that share a pattern (and differ in their checks) run it once per window: one key each.
+        shared: dict[tuple[str, str], int] = {}
+        self._pattern_keys = tuple(
+            shared.setdefault((r.pattern, r.secret_group), len(shared)) for r in self.rules
+        )
+        # What each rule's matches must contain (``literals``), worked out when the rule first runs.
+        self._clauses: dict[int, tuple[Clause, ...]] = {}
+
+    def _required(self, rule_number: int) -> tuple[Clause, ...]:
+        clauses = self._clauses.get(rule_number)
+        if clauses is None:
+            clauses = self._clauses[rule_number] = required_clauses(self.rules[rule_number].pattern.encode())
+        return clauses
 
     def may_match(self, data: bytes) -> bool:
         """Whether any keyword occurs in ``data`` (cheap; used before parsing notebooks)."""
@@ -214,29 +228,40 @@ class Engine:
         line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
         file_rules: set[int] = set()
         size = len(data)
+        line_lo = line_hi = -1  # the last line found whole: later hits near enough get the same window
         for kid, end in hits:
             start = end - len(self._keywords[kid])
-            # The window, clipped to the hit's line. Line ends are searched for within the window only:
-            # a whole-line search per hit is quadratic on a long minified line with many hits.
-            floor = max(0, start - WINDOW)
-            newline = data.rfind(b"\n", floor, start)
-            lo = newline + 1 if newline >= 0 else floor
-            hi = data.find(b"\n", end, end + WINDOW)
-            if hi < 0:
-                hi = min(size, end + WINDOW)
+            if line_lo <= start and end <= line_hi and start - line_lo < WINDOW and line_hi - end < WINDOW:
+                window = (line_lo, line_hi)
+            else:
+                # The window, clipped to the hit's line. Line ends are searched for within the window
+                # only: a whole-line search per hit is quadratic on a long minified line with many hits.
+                floor = max(0, start - WINDOW)
+                newline = data.rfind(b"\n", floor, start)
+                lo = newline + 1 if newline >= 0 else floor
+                hi = data.find(b"\n", end, end + WINDOW)
+                whole = hi >= 0 and (newline >= 0 or floor == 0)
+                if hi < 0:
+                    hi = min(size, end + WINDOW)
+                window = (lo, hi)
+                line_lo, line_hi = (lo, hi) if whole else (-1, -1)
             for rule_number in self._rules_of[kid]:
                 if self.rules[rule_number].scope is Scope.FILE:
                     file_rules.add(rule_number)
                     continue
-                line_windows[rule_number].append((lo, hi))
+                windows = line_windows[rule_number]
+                if not windows or windows[-1] != window:
+                    windows.append(window)
         candidates: list[_Candidate] = []
         # Rules that share a pattern (and differ in their checks) run it once per window.
-        spans: dict[tuple[str, int, int], list[tuple[int, int, int, int]]] = {}
+        spans: dict[tuple[int, int, int], list[tuple[int, int, int, int]]] = {}
         runs = [(lo, hi, n) for n, windows in line_windows.items() for lo, hi in _merge(windows)]
         for lo, hi, rule_number in self._within_budget(data, runs, dense):
-            candidates.extend(self._match(self.rules[rule_number], data, lo, hi, spans))
+            if window_may_match(data, lo, hi, self._required(rule_number)):
+                candidates.extend(self._match(rule_number, data, lo, hi, spans))
         for rule_number in file_rules:
-            candidates.extend(self._match(self.rules[rule_number], data, 0, size, spans))
+            if window_may_match(data, 0, size, self._required(rule_number)):
+                candidates.extend(self._match(rule_number, data, 0, size, spans))
         if decode:
             kids = {kid for kid, _ in hits}
             if kids & self._decode_all:
@@ -260,17 +285,18 @@ class Engine:
 
     def _match(
         self,
-        rule: Rule,
+        rule_number: int,
         data: bytes,
         lo: int,
         hi: int,
-        spans: dict[tuple[str, int, int], list[tuple[int, int, int, int]]],
+        spans: dict[tuple[int, int, int], list[tuple[int, int, int, int]]],
     ) -> list[_Candidate]:
         found = []
+        rule = self.rules[rule_number]
         group = rule.secret_group
         # The window was cut inside a line: a match running into its end may go on after it.
         cut = hi < len(data) and data[hi] != 0x0A
-        key = (rule.pattern + "\0" + group, lo, hi)
+        key = (self._pattern_keys[rule_number], lo, hi)
         if key not in spans:
             spans[key] = [(*m.span(group), m.start(), m.end()) for m in rule.regex.finditer(data, lo, hi)]
         for start, end, match_start, match_end in spans[key]:
