@@ -261,21 +261,42 @@ PY_WRAPPER = Needs.all_of(words("OpenAI"), words("langchain", "llama_index"))
 # A client construction (``pyfacts.ModuleFacts.is_client_class``): a client class (``OpenAI``,
 # ``AsyncOpenAI``, ``AzureOpenAI``…) called, or imported under another name (``OpenAI as Client``) that is
 # then called. Its own definition (``class OpenAI(``, the SDK's sources) constructs nothing.
-_CLIENT_CLASS = Pattern(rb"(?<![\w.])(?<!class )[\w.]*OpenAI(?:[\s\\]*\(|[\s\\]+as\b)", (b"OpenAI",))
-PY_CLIENT = Needs.all_of([_CLIENT_CLASS]) & PY_OPENAI
+_CLIENT_USE = re.compile(rb"OpenAI(?:[\s\\]*\(|[\s\\]+as\b)")
+
+
+def _client_class_used(data: bytes) -> bool:
+    for match in _CLIENT_USE.finditer(data):
+        start = match.start()
+        while start and (data[start - 1 : start].isalnum() or data[start - 1] in b"_."):
+            start -= 1
+        if data[max(0, start - 6) : start] != b"class ":
+            return True
+    return False
+
+
+_CLIENT_CLASS = Evidence("a client class called or imported under another name", _client_class_used)
+PY_CLIENT = Needs.all_of(words("OpenAI"), [_CLIENT_CLASS]) & PY_OPENAI
 # A generation request (``pyfacts.ModuleFacts.generation_calls``): an SDK call chain whose verb follows the
 # resource (``completions.create``, ``responses.with_raw_response.parse``, legacy ``Completion.acreate``,
 # also when bound to a name first), a REST ``.post`` to the generation endpoints, the Agents SDK, or a
 # model wrapper.
 _WRAPPED = rb"(?:(?:with_raw_response|with_streaming_response|beta)[\s\\]*\.[\s\\]*){0,2}"
-_CHAIN = rb"(?:completions|responses|Completion)[\s\\]*\.[\s\\]*" + _WRAPPED
+_CHAIN = rb"[\s\\]*\.[\s\\]*" + _WRAPPED  # after the resource's name
 _RESOURCES = (b"completions", b"responses", b"Completion")
+
+
+def _after(names: tuple[bytes, ...], rest: bytes) -> list[Shape]:
+    """``name`` + ``rest`` for each name, one pattern each: a pattern starting with a literal is searched
+    for at the speed of a substring search; an alternation would be tried at every byte."""
+    return [Pattern(re.escape(name) + rest, (name,)) for name in names]
+
+
 # The chain is called, or bound to a name (``create = client.chat.completions.create``) that is called:
 # never followed by ``,``, ``]``, ``}``, ``.``, ``=`` or ``:`` (an argument or element, as in the SDK's own
 # ``to_raw_response_wrapper(completions.create,)``; an assignment target; an annotation).
 _USED = rb"\b(?![\s\\]*[,\]}.=:])"
 PY_GENERATION = (
-    Needs.all_of([Pattern(_CHAIN + rb"a?(?:create|parse|stream)" + _USED, _RESOURCES)])
+    Needs.all_of(_after(_RESOURCES, _CHAIN + rb"a?(?:create|parse|stream)" + _USED))
     | Needs.all_of(words("completions", "responses"), [Pattern(rb"\.[\s\\]*post\b", (b"post",))])
     | Needs.all_of(words("agents"))
     | PY_WRAPPER
@@ -361,16 +382,14 @@ PYTHON_NEEDS: dict[str, Needs] = {
     "PG309": PY_GENERATION & PY_SERVICE,
     "PG311": PY_GENERATION & PY_SERVICE,
     # ``moderations.create(...)`` or the legacy ``openai.Moderation.create(...)`` called.
-    "PG312": Needs.all_of(
-        [Pattern(rb"(?:moderations|Moderation)[\s\\]*\.[\s\\]*create[\s\\]*\(", _MODERATION)]
-    ),
+    "PG312": Needs.all_of(_after(_MODERATION, rb"[\s\\]*\.[\s\\]*create[\s\\]*\(")),
     "PG313": PY_GENERATION & PY_SERVICE,
     # The check reports only in modules that serve requests (``is_service_module`` or a user-facing
     # request, which needs a framework imported too).
     "PG314": (PY_CLIENT | PY_WRAPPER) & PY_SERVICE,
     # ``parse(...)`` (an SDK chain or a wrapper's method) whose ``parsed``/``output_parsed`` is read.
     "PG315": Needs.all_of(words("parsed"))
-    & (Needs.all_of([Pattern(_CHAIN + rb"parse" + _USED, _RESOURCES)]) | PY_WRAPPER),
+    & (Needs.all_of(_after(_RESOURCES, _CHAIN + rb"parse" + _USED)) | PY_WRAPPER),
 }
 
 # ---- JavaScript/TypeScript: the shapes of jsfacts and js_checks --------------------------------------------
