@@ -617,6 +617,14 @@ class ModuleFacts:
         return False
 
 
+# Node types the collector has nothing to do with, and fields that never hold nodes.
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del})
+_VALUE_FIELDS = frozenset(
+    {"ctx", "id", "attr", "arg", "kind", "type_comment", "level", "conversion", "simple"}
+)
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
 class _Collector(ast.NodeVisitor):
     """One walk over the tree that fills a ``ModuleFacts``."""
 
@@ -644,14 +652,20 @@ class _Collector(ast.NodeVisitor):
         handler(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
-        for name in node._fields:
+        # Names and constants (half the nodes of a module) need no visit; ``ctx`` and the plain-value
+        # fields (``id``, ``attr``…) hold no nodes. Both are settled per node type, once.
+        fields = _CHILD_FIELDS.get(type(node))
+        if fields is None:
+            fields = _CHILD_FIELDS[type(node)] = tuple(f for f in node._fields if f not in _VALUE_FIELDS)
+        visit = self.visit
+        for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context):
-                        self.visit(item)
-            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
-                self.visit(value)
+                    if type(item) not in _LEAVES and isinstance(item, ast.AST):
+                        visit(item)
+            elif type(value) not in _LEAVES and isinstance(value, ast.AST):
+                visit(value)
 
     def _bind(self, name: str, value: ast.expr, how: str) -> None:
         table = self.facts.bindings.setdefault(id(self.scopes[-1]), {})
