@@ -113,13 +113,13 @@ class Engine:
             shared.setdefault((r.pattern, r.secret_group), len(shared)) for r in self.rules
         )
         # What each rule's matches must contain (``literals``), worked out when the rule first runs.
-        self._clauses: dict[int, tuple[Clause, ...]] = {}
+        self._clauses: list[tuple[Clause, ...] | None] = [None] * len(self.rules)
 
-    def _required(self, rule_number: int) -> tuple[Clause, ...]:
-        clauses = self._clauses.get(rule_number)
+    def _may_match(self, rule_number: int, data: bytes, lo: int, hi: int) -> bool:
+        clauses = self._clauses[rule_number]
         if clauses is None:
             clauses = self._clauses[rule_number] = required_clauses(self.rules[rule_number].pattern.encode())
-        return clauses
+        return not clauses or window_may_match(data, lo, hi, clauses)
 
     def may_match(self, data: bytes) -> bool:
         """Whether any keyword occurs in ``data`` (cheap; used before parsing notebooks)."""
@@ -225,8 +225,9 @@ class Engine:
         hits = self._prefilter.hits(data)
         if not hits:
             return [], []
-        line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        file_rules: set[int] = set()
+        # Windows are gathered per keyword (one entry per hit, not one per rule of the keyword) and then
+        # per rule; rules with the same keywords share their merged windows.
+        kid_windows: dict[int, list[tuple[int, int]]] = {}
         size = len(data)
         line_lo = line_hi = -1  # the last line found whole: later hits near enough get the same window
         for kid, end in hits:
@@ -245,28 +246,40 @@ class Engine:
                     hi = min(size, end + WINDOW)
                 window = (lo, hi)
                 line_lo, line_hi = (lo, hi) if whole else (-1, -1)
+            windows = kid_windows.get(kid)
+            if windows is None:
+                kid_windows[kid] = [window]
+            elif windows[-1] != window:
+                windows.append(window)
+        kids_of_rule: dict[int, list[int]] = defaultdict(list)
+        for kid in kid_windows:
             for rule_number in self._rules_of[kid]:
-                if self.rules[rule_number].scope is Scope.FILE:
-                    file_rules.add(rule_number)
-                    continue
-                windows = line_windows[rule_number]
-                if not windows or windows[-1] != window:
-                    windows.append(window)
+                kids_of_rule[rule_number].append(kid)
+        file_rules: set[int] = set()
+        merged: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+        runs = []
+        for rule_number, kids in kids_of_rule.items():
+            if self.rules[rule_number].scope is Scope.FILE:
+                file_rules.add(rule_number)
+                continue
+            key = tuple(kids)
+            windows = merged.get(key)
+            if windows is None:
+                windows = merged[key] = _merge([w for kid in kids for w in kid_windows[kid]])
+            runs.extend([(lo, hi, rule_number) for lo, hi in windows])
         candidates: list[_Candidate] = []
         # Rules that share a pattern (and differ in their checks) run it once per window.
         spans: dict[tuple[int, int, int], list[tuple[int, int, int, int]]] = {}
-        runs = [(lo, hi, n) for n, windows in line_windows.items() for lo, hi in _merge(windows)]
         for lo, hi, rule_number in self._within_budget(data, runs, dense):
-            if window_may_match(data, lo, hi, self._required(rule_number)):
+            if self._may_match(rule_number, data, lo, hi):
                 candidates.extend(self._match(rule_number, data, lo, hi, spans))
         for rule_number in file_rules:
-            if window_may_match(data, 0, size, self._required(rule_number)):
+            if self._may_match(rule_number, data, 0, size):
                 candidates.extend(self._match(rule_number, data, 0, size, spans))
         if decode:
-            kids = {kid for kid, _ in hits}
-            if kids & self._decode_all:
+            if self._decode_all.intersection(kid_windows):
                 candidates.extend(self._decoded(data, [m.span() for m in _BASE64_VALUE.finditer(data)]))
-            elif self._decode_basic in kids:
+            elif self._decode_basic in kid_windows:
                 candidates.extend(self._decoded(data, _basic_values(data)))
         unique, overlapped = _dedupe(candidates)
         reported, superseded = _prefer_specific(unique)
