@@ -34,6 +34,14 @@ _REST_PATHS = ("/chat/completions", "/v1/responses")
 # LangChain and LlamaIndex model wrappers around the OpenAI API (their constructors take the cap).
 _WRAPPER_CLASSES = frozenset({"ChatOpenAI", "AzureChatOpenAI", "OpenAI", "AzureOpenAI"})
 _WRAPPER_PACKAGES = frozenset({"langchain_openai", "langchain", "langchain_community", "llama_index"})
+# The last name of every method call ``_generation_api`` can accept (most calls of a module are none of
+# these, and are dismissed before their names are resolved): the SDK's verbs (a response wrapper may come
+# last), a REST ``post``, the Agents SDK's runs and the model wrappers' classes.
+_GENERATION_ATTRS = (
+    frozenset({"create", "acreate", "parse", "stream", "post", "run", "run_sync", "run_streamed"})
+    | _RESPONSE_WRAPPERS
+    | _WRAPPER_CLASSES
+)
 # SDKs that copy the OpenAI call shape (``client.chat.completions.create``) but are not OpenAI.
 _FOREIGN_SDKS = frozenset(
     {
@@ -355,7 +363,7 @@ class ModuleFacts:
             if isinstance(bound, ast.Attribute):
                 return self._sdk_api(bound, scope)
             return None
-        if not isinstance(func, ast.Attribute):
+        if not isinstance(func, ast.Attribute) or func.attr not in _GENERATION_ATTRS:
             return None
         qualified = self.qualified(func) or ""
         if qualified.startswith("agents.Runner.") and func.attr in ("run", "run_sync", "run_streamed"):
