@@ -147,6 +147,11 @@ NARROWED = {
         "from openai import OpenAI\nclient = OpenAI()\ncreate = (client.chat.completions.create)\n"
         "create(model='m', messages=[])\n",
     ),
+    "response wrapper after the verb": (
+        "PG306",
+        "from openai import OpenAI\nclient = OpenAI()\n"
+        "client.chat.completions.create.with_raw_response(model='m', messages=[])\n",
+    ),
     "os.environ imported under another name": (
         "PG301",
         "from os import environ as env\nimport openai\nenv['OPENAI_API_KEY'] = 'sk-proj-Qm9vT3hKc1BxW2Lz8Yd4Nf6Rj0Ve'\n",

@@ -235,8 +235,8 @@ _SDK = (b"openai",)
 
 def _dotted_openai(data: bytes) -> bool:
     """``openai.`` as a name of its own (``openai.OpenAI``), not inside another (``api.openai.com``), not
-    after ``//`` (a URL: code cannot write a name there) and not ``openai.com`` (no check reads that
-    attribute; the SDK's docstrings link the site hundreds of times)."""
+    after ``//`` (a URL; floor division by the module is nothing the checks read) and not ``openai.com``
+    (no check reads that attribute; the SDK's docstrings link the site hundreds of times)."""
     for match in _DOTTED.finditer(data):
         start = match.start()
         if start == 0 or not (
@@ -292,9 +292,10 @@ def _after(names: tuple[bytes, ...], rest: bytes) -> list[Shape]:
 
 
 # The chain is called, or bound to a name (``create = client.chat.completions.create``) that is called:
-# never followed by ``,``, ``]``, ``}``, ``.``, ``=`` or ``:`` (an argument or element, as in the SDK's own
-# ``to_raw_response_wrapper(completions.create,)``; an assignment target; an annotation).
-_USED = rb"\b(?![\s\\]*[,\]}.=:])"
+# never followed by ``,``, ``]``, ``}``, ``=``, ``:`` or an attribute other than a response wrapper (an
+# argument or element, as in the SDK's own ``to_raw_response_wrapper(completions.create,)``; an
+# assignment target; an annotation).
+_USED = rb"\b(?![\s\\]*(?:[,\]}=:]|\.(?![\s\\]*(?:with_raw_response|with_streaming_response|beta)\b)))"
 PY_GENERATION = (
     Needs.all_of(_after(_RESOURCES, _CHAIN + rb"a?(?:create|parse|stream)" + _USED))
     | Needs.all_of(words("completions", "responses"), [Pattern(rb"\.[\s\\]*post\b", (b"post",))])
