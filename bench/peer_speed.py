@@ -1,7 +1,7 @@
 """prodguard against Kingfisher on SDK-heavy repositories: working tree, full history, and a large haystack.
 
     python bench/peer_speed.py --openai-python REPO --juice-shop REPO [--haystack DIR] [--runs 3]
-                               [--no-results]
+                               [--only NAMES] [--notes FILE] [--no-results]
 
 Kingfisher (Rust + Vectorscan) is installed from PyPI as ``kingfisher-bin`` (pinned below) into the peer
 virtualenv ``bench/.peers`` when it is missing there. Both tools run on the same inputs in one run,
@@ -252,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated target names to run (default all)")
     parser.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
+    parser.add_argument(
+        "--notes",
+        type=Path,
+        help="markdown file appended to the section (profiles, before/after tables measured otherwise)",
+    )
     args = parser.parse_args(argv)
 
     targets: list[Target] = []
@@ -285,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             rows.append((target, *measure(target, binary, args.runs, jobs, Path(tmp))))
     report = render(rows, skipped, argv if argv is not None else sys.argv[1:], args.runs)
+    if args.notes is not None:
+        report += "\n\n" + args.notes.read_text(encoding="utf-8").strip()
     print(report)
     if not args.no_results:
         update_section("peers", report)

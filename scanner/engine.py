@@ -39,6 +39,7 @@ from prodguard.scanner.finding import (
     redact,
 )
 from prodguard.scanner.lines import unify_line_ends
+from prodguard.scanner.literals import Clause, required_clauses, window_may_match
 from prodguard.scanner.prefilter import Prefilter, build_prefilter
 
 # A secret, with what introduces it (``api_key = "``), fits well inside this many bytes either side of
@@ -119,6 +120,19 @@ class Engine:
         self._prefilter: Prefilter | None = (
             build_prefilter(keywords, prefer_hyperscan=prefer_hyperscan) if keywords else None
         )
+        # Rules that share a pattern (and differ in their checks) run it once per window: one key each.
+        shared: dict[tuple[str, str], int] = {}
+        self._pattern_keys = tuple(
+            shared.setdefault((r.pattern, r.secret_group), len(shared)) for r in self.rules
+        )
+        # What each rule's matches must contain (``literals``), worked out when the rule first runs.
+        self._clauses: list[tuple[Clause, ...] | None] = [None] * len(self.rules)
+
+    def _may_match(self, rule_number: int, data: bytes, lo: int, hi: int) -> bool:
+        clauses = self._clauses[rule_number]
+        if clauses is None:
+            clauses = self._clauses[rule_number] = required_clauses(self.rules[rule_number].pattern.encode())
+        return not clauses or window_may_match(data, lo, hi, clauses)
 
     def may_match(self, data: bytes) -> bool:
         """Whether any keyword occurs in ``data`` (cheap; used before parsing notebooks)."""
@@ -227,49 +241,73 @@ class Engine:
         hits = self._prefilter.hits(data)
         if not hits and not encoded:
             return [], []
-        line_windows: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        file_rules: set[int] = set()
+        # Windows are gathered per keyword (one entry per hit, not one per rule of the keyword) and then
+        # per rule; rules with the same keywords share their merged windows.
+        kid_windows: dict[int, list[tuple[int, int]]] = {}
         size = len(data)
         token = (0, 0)  # the last token a window was extended through: (start, end)
+        line_lo = line_hi = -1  # the last line found whole: later hits near enough get the same window
         for kid, end in sorted(hits, key=lambda hit: hit[1]):
             start = end - len(self._keywords[kid])
-            # The window, clipped to the hit's line. Line ends are searched for within the window only:
-            # a whole-line search per hit is quadratic on a long minified line with many hits.
-            floor = max(0, start - WINDOW)
-            newline = data.rfind(b"\n", floor, start)
-            lo = newline + 1 if newline >= 0 else floor
-            hi = data.find(b"\n", end, end + WINDOW)
-            if hi < 0:
-                hi = min(size, end + WINDOW)
-                if hi < size and data[hi] in _TOKEN_BYTES and (data[hi] in _ALNUM or data[hi - 1] in _ALNUM):
-                    # Cut inside a token (a JWT whose payload alone is longer than the window): the
-                    # window runs to the token's end, so its structure can be matched whole. Hits are
-                    # in order, so each token's end is searched for once.
-                    if not token[0] <= hi < token[1]:
-                        brk = _TOKEN_BREAK.search(data, hi)
-                        token = (hi, brk.start() if brk else size)
-                    hi = token[1]
+            if line_lo <= start and end <= line_hi and start - line_lo < WINDOW and line_hi - end < WINDOW:
+                window = (line_lo, line_hi)
+            else:
+                # The window, clipped to the hit's line. Line ends are searched for within the window
+                # only: a whole-line search per hit is quadratic on a long minified line with many hits.
+                floor = max(0, start - WINDOW)
+                newline = data.rfind(b"\n", floor, start)
+                lo = newline + 1 if newline >= 0 else floor
+                hi = data.find(b"\n", end, end + WINDOW)
+                whole = hi >= 0 and (newline >= 0 or floor == 0)
+                if hi < 0:
+                    hi = min(size, end + WINDOW)
+                    if hi < size and data[hi] in _TOKEN_BYTES and (data[hi] in _ALNUM or data[hi - 1] in _ALNUM):
+                        # Cut inside a token (a JWT whose payload alone is longer than the window): the
+                        # window runs to the token's end, so its structure can be matched whole. Hits are
+                        # in order, so each token's end is searched for once.
+                        if not token[0] <= hi < token[1]:
+                            brk = _TOKEN_BREAK.search(data, hi)
+                            token = (hi, brk.start() if brk else size)
+                        hi = token[1]
+                window = (lo, hi)
+                line_lo, line_hi = (lo, hi) if whole else (-1, -1)
+            windows = kid_windows.get(kid)
+            if windows is None:
+                kid_windows[kid] = [window]
+            elif windows[-1] != window:
+                windows.append(window)
+        kids_of_rule: dict[int, list[int]] = defaultdict(list)
+        for kid in kid_windows:
             for rule_number in self._rules_of[kid]:
-                if self.rules[rule_number].scope is Scope.FILE:
-                    file_rules.add(rule_number)
-                    continue
-                line_windows[rule_number].append((lo, hi))
+                kids_of_rule[rule_number].append(kid)
+        file_rules: set[int] = set()
+        merged: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+        runs = []
+        for rule_number, kids in kids_of_rule.items():
+            if self.rules[rule_number].scope is Scope.FILE:
+                file_rules.add(rule_number)
+                continue
+            key = tuple(kids)
+            windows = merged.get(key)
+            if windows is None:
+                windows = merged[key] = _merge([w for kid in kids for w in kid_windows[kid]])
+            runs.extend([(lo, hi, rule_number) for lo, hi in windows])
         candidates: list[_Candidate] = []
         # Rules that share a pattern (and differ in their checks) run it once per window.
-        spans: dict[tuple[str, int, int], list[tuple[int, int, int, int]]] = {}
-        runs = [(lo, hi, n) for n, windows in line_windows.items() for lo, hi in _merge(windows)]
+        spans: dict[tuple[int, int, int], list[tuple[int, int, int, int]]] = {}
         for lo, hi, rule_number in self._within_budget(data, runs, dense):
-            candidates.extend(self._match(self.rules[rule_number], data, lo, hi, spans))
+            if self._may_match(rule_number, data, lo, hi):
+                candidates.extend(self._match(rule_number, data, lo, hi, spans))
         for rule_number in file_rules:
-            candidates.extend(self._match(self.rules[rule_number], data, 0, size, spans))
+            if self._may_match(rule_number, data, 0, size):
+                candidates.extend(self._match(rule_number, data, 0, size, spans))
         if decode and encoded:
             for decoder, spans_of in encoded_values(data).items():
                 candidates.extend(self._decoded(data, spans_of, decoder))
         elif decode:
-            kids = {kid for kid, _ in hits}
-            if kids & self._decode_all:
+            if self._decode_all.intersection(kid_windows):
                 candidates.extend(self._decoded(data, base64_values(data)))
-            elif self._decode_basic in kids:
+            elif self._decode_basic in kid_windows:
                 candidates.extend(self._decoded(data, basic_values(data)))
         unique, overlapped = _dedupe(candidates)
         reported, superseded = _prefer_specific(unique, self._order)
@@ -289,17 +327,18 @@ class Engine:
 
     def _match(
         self,
-        rule: Rule,
+        rule_number: int,
         data: bytes,
         lo: int,
         hi: int,
-        spans: dict[tuple[str, int, int], list[tuple[int, int, int, int]]],
+        spans: dict[tuple[int, int, int], list[tuple[int, int, int, int]]],
     ) -> list[_Candidate]:
         found = []
+        rule = self.rules[rule_number]
         group = rule.secret_group
         # The window was cut inside a line: a match running into its end may go on after it.
         cut = hi < len(data) and data[hi] != 0x0A
-        key = (rule.pattern + "\0" + group, lo, hi)
+        key = (self._pattern_keys[rule_number], lo, hi)
         if key not in spans:
             spans[key] = [(*m.span(group), m.start(), m.end()) for m in rule.regex.finditer(data, lo, hi)]
         for start, end, match_start, match_end in spans[key]:

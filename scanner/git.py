@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,7 +184,9 @@ def checked_revisions(repo: str | Path, revisions: Sequence[str]) -> list[str]:
                 continue
             if not _OBJECT_ID.match(line):
                 raise GitError(f"not a revision: {revision!r}")
-            if not run_git(repo, ["rev-parse", "--verify", "--quiet", line.lstrip("^") + "^{commit}"], check=False):
+            if not run_git(
+                repo, ["rev-parse", "--verify", "--quiet", line.lstrip("^") + "^{commit}"], check=False
+            ):
                 raise GitError(f"not a commit: {revision!r}")
             positive = not line.startswith("^")
             resolved.append(line.lstrip("^") if positive != negated else "^" + line.lstrip("^"))
@@ -208,9 +211,11 @@ def _is_whole_history(revisions: Sequence[str]) -> bool:
     return not any(r.startswith("^") or ".." in r or r == "--not" for r in revisions)
 
 
-def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introduction]:
+def introductions(repo: str | Path, revisions: Sequence[str]) -> Iterator[Introduction]:
     """Every (blob, path) of regular files added or changed in the selected commits, with the earliest
     commit that introduced it there, oldest first. One ``git log --raw`` pass; nothing is checked out.
+    Introductions are yielded as git writes them, so that scanning starts while git still diffs later
+    commits (on a long history the log takes as long as a tenth of the scan).
 
     A merge is diffed against each parent (``-m``) only when some ancestors are excluded: what it brings
     from an excluded side is then new to the range. Over a whole history, a file that a merge takes
@@ -218,29 +223,23 @@ def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introducti
     diff (``-c``: files that differ from every parent) lists the rest, and git writes (and we parse) a
     tenth of the output that ``-m`` gives on a repository with many merged branches."""
     merges = "-c" if _is_whole_history(revisions) else "-m"
-    out = run_git(
-        repo,
-        [
-            "log",
-            "--reverse",
-            "--topo-order",
-            merges,
-            "--root",
-            "--raw",
-            "--no-abbrev",
-            "--no-renames",
-            "-z",
-            "--format=%x01%H%x00%an <%ae>%x00%aI%x00",
-            *checked_revisions(repo, revisions),
-            "--",
-        ],
-    )
+    args = [
+        "log",
+        "--reverse",
+        "--topo-order",
+        merges,
+        "--root",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "-z",
+        "--format=%x01%H%x00%an <%ae>%x00%aI%x00",
+        *checked_revisions(repo, revisions),
+        "--",
+    ]
     seen: set[tuple[str, bytes]] = set()
-    found: list[Introduction] = []
     order = 0
-    for chunk in out.split(b"\x01"):
-        if not chunk:
-            continue
+    for chunk in _records(repo, args):
         tokens = chunk.split(b"\0")
         commit, author, date = (t.decode("utf-8", "replace") for t in tokens[:3])
         order += 1
@@ -265,8 +264,46 @@ def introductions(repo: str | Path, revisions: Sequence[str]) -> list[Introducti
             if (new_blob, path) in seen:
                 continue
             seen.add((new_blob, path))
-            found.append(Introduction(new_blob, os.fsdecode(path), commit, author, date, order))
-    return found
+            yield Introduction(new_blob, os.fsdecode(path), commit, author, date, order)
+
+
+# How much of git's output is read at a time when it is streamed.
+_READ_SIZE = 1 << 20
+# git maps pack files into memory in windows of up to 1 GiB: walking every tree of a long history (the
+# log's diffs) keeps the whole pack resident, on top of the scan's own memory while both run. Smaller
+# windows, unmapped past a limit, halve git's resident memory on juice-shop's history (141 -> 70 MB) for
+# a few percent of its time.
+_PACK_WINDOWS = ("-c", "core.packedGitWindowSize=32m", "-c", "core.packedGitLimit=64m")
+
+
+def _records(repo: str | Path, args: Sequence[str]) -> Iterator[bytes]:
+    """The ``\\x01``-separated records git writes for ``args``, as they arrive; a failure of git is a
+    ``GitError`` once its output is read."""
+    with tempfile.TemporaryFile() as errors:
+        try:
+            process = subprocess.Popen(
+                ["git", *_PACK_WINDOWS, "-C", str(repo), *args],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=git_env(),
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+        assert process.stdout is not None
+        with process:
+            pending = b""
+            while block := os.read(process.stdout.fileno(), _READ_SIZE):
+                records = (pending + block).split(b"\x01")
+                pending = records.pop()
+                yield from (r for r in records if r)
+            if pending:
+                yield pending
+        if process.returncode != 0:
+            errors.seek(0)
+            message = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise GitError(
+                f"git {args[0]} failed in {repo}: {message[-1] if message else 'exit ' + str(process.returncode)}"
+            )
 
 
 class CatFile:

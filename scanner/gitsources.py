@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from prodguard.scanner.filters import PathFilter
 from prodguard.scanner.finding import Finding, fingerprint
 from prodguard.scanner.git import CatFile, has_commits, introductions, is_shallow, repo_root, staged_entries
 from prodguard.scanner.run import (
+    PARALLEL_MIN_BYTES,
+    PARALLEL_MIN_FILES,
     Batch,
     Detector,
     FileReader,
@@ -37,6 +40,8 @@ from prodguard.scanner.sources import Listing, Notice, display_path, is_excluded
 
 # History blobs have no size before they are read; this stands in for the pool decision.
 ASSUMED_BLOB_SIZE = 8 * 1024
+# Enough items to decide that a pool pays (``run.choose_jobs``'s thresholds at the assumed size).
+POOL_DECISION_ITEMS = max(PARALLEL_MIN_FILES, PARALLEL_MIN_BYTES // ASSUMED_BLOB_SIZE)
 INDEX = Origin(OriginKind.INDEX)
 # Git LFS keeps a small pointer file in git; the content lives on the LFS server, not in the blob.
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -80,7 +85,9 @@ class GitBlobReader:
                 if data.startswith(LFS_POINTER):
                     yield ReadResult(
                         None,
-                        Notice(item.path, "Git LFS pointer: the file's content is not in git; not scanned", "lfs"),
+                        Notice(
+                            item.path, "Git LFS pointer: the file's content is not in git; not scanned", "lfs"
+                        ),
                         "lfs",
                     )
                     continue
@@ -148,7 +155,9 @@ def _scan_unstaged(
         )
     )
     for entry in entries:
-        listing.notices.append(Notice(entry.path, "not in the index; scanned the working-tree file", "unstaged"))
+        listing.notices.append(
+            Notice(entry.path, "not in the index; scanned the working-tree file", "unstaged")
+        )
     extra, _ = detect(detector, entries, FileReader(settings.max_file_size), jobs=1)
     merge_batch(batch, extra)
 
@@ -195,11 +204,15 @@ def scan_history(
             )
         )
     detector = build_detector(catalogue, settings)
-    items, places = _unique_items(root, revisions, settings, listing, detector, reuse)
-    jobs = choose_jobs(settings.jobs, len(items) * ASSUMED_BLOB_SIZE, len(items))
+    places: dict[Place, list[tuple[int, GitItem]]] = {}
+    items = _unique_items(root, revisions, settings, listing, detector, reuse, places)
+    # The pool is decided on the first items (enough to pay for one, or all there are); the rest stream
+    # into it while git still writes the log.
+    head = list(islice(items, POOL_DECISION_ITEMS))
+    jobs = choose_jobs(settings.jobs, len(head) * ASSUMED_BLOB_SIZE, len(head))
     reader = GitBlobReader(str(root), settings.max_file_size)
-    batch, jobs = detect(detector, items, reader, jobs=jobs, progress=progress)
-    findings = first_introductions(_at_every_place(batch.findings, items, places))
+    batch, jobs = detect(detector, chain(head, items), reader, jobs=jobs, progress=progress)
+    findings = first_introductions(_at_every_place(batch.findings, places))
     if refine is not None:
         findings = refine(root, findings)
     return finish(findings, listing, batch, settings, catalogue, started, jobs)
@@ -215,15 +228,15 @@ def _unique_items(
     listing: Listing,
     detector: Detector,
     reuse: bool,
-) -> tuple[list[GitItem], dict[Place, list[tuple[int, GitItem]]]]:
-    """The items to read and scan, and every (commit order, path and origin) each stands for.
+    places: dict[Place, list[tuple[int, GitItem]]],
+) -> Iterator[GitItem]:
+    """The items to read and scan, as git lists them; ``places`` receives every (commit order, path and
+    origin) each stands for (complete once the items are exhausted).
 
     A blob is read and scanned once per path profile, at the first path it appeared at with that profile;
     its other introductions (renames, copies, reverts) receive copies of its findings. Without ``reuse``
     every introduction is scanned on its own (the reference the reuse is tested against)."""
     excludes = PathFilter(settings.exclude)
-    items: list[GitItem] = []
-    places: dict[Place, list[tuple[int, GitItem]]] = {}
     # A path recurs in every commit that changes it: what is derived from it alone is worked out once.
     # (shown path, profile), or None when excluded.
     by_path: dict[str, tuple[str, Hashable] | None] = {}
@@ -245,15 +258,15 @@ def _unique_items(
             origin = origins[intro.commit] = Origin(OriginKind.COMMIT, intro.commit, intro.author, intro.date)
         item = GitItem(intro.blob, shown, origin)
         place: Place = (intro.blob, profile if reuse else number)
-        if place not in places:
-            items.append(item)
-            places[place] = []
-        places[place].append((intro.order, item))
-    return items, places
+        at = places.get(place)
+        if at is None:
+            at = places[place] = []
+            yield item
+        at.append((intro.order, item))
 
 
 def _at_every_place(
-    findings: Sequence[Finding], items: Sequence[GitItem], places: dict[Place, list[tuple[int, GitItem]]]
+    findings: Sequence[Finding], places: dict[Place, list[tuple[int, GitItem]]]
 ) -> list[Finding]:
     """Findings of each item at every path and commit it stands for, in commit order."""
     place_of = {(item.path, item.origin.commit): place for place, at in places.items() for _, item in at[:1]}

@@ -10,8 +10,10 @@ explicit dict: a rule id in the pack without a check, or a check without a rule,
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -153,11 +155,30 @@ def analyze(
     active = {rule_id: active[rule_id] for rule_id in gate.passing(active, language, blob.data)}
     if not active:
         return PracticeResult([], notice)
-    if language is Language.PYTHON:
-        hits, lines = _python_hits(blob, active, is_test)
-    else:
-        hits, lines = _script_hits(blob, language, active, is_test)
-    return PracticeResult([_finding(rules[hit.rule_id], hit, lines, blob, masks or {}) for hit in hits], notice)
+    with _collector_paused():
+        if language is Language.PYTHON:
+            hits, lines = _python_hits(blob, active, is_test)
+        else:
+            hits, lines = _script_hits(blob, language, active, is_test)
+    return PracticeResult(
+        [_finding(rules[hit.rule_id], hit, lines, blob, masks or {}) for hit in hits], notice
+    )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while one file is analysed. A syntax tree is hundreds of thousands
+    of container objects that live exactly as long as the analysis and hold no reference cycles (they are
+    freed by reference counting); the collector's passes over them while they are built and walked cost
+    as much as the parse itself (measured on the openai-python history: half of the analysis time)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def path_profile(path: str, tests: TestPaths = _DEFAULT_TESTS) -> Hashable:

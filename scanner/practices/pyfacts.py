@@ -13,7 +13,7 @@ import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from prodguard.scanner.practices.flow import Reach, reach
 from prodguard.scanner.practices.model import PythonFile
@@ -34,6 +34,14 @@ _REST_PATHS = ("/chat/completions", "/v1/responses")
 # LangChain and LlamaIndex model wrappers around the OpenAI API (their constructors take the cap).
 _WRAPPER_CLASSES = frozenset({"ChatOpenAI", "AzureChatOpenAI", "OpenAI", "AzureOpenAI"})
 _WRAPPER_PACKAGES = frozenset({"langchain_openai", "langchain", "langchain_community", "llama_index"})
+# The last name of every method call ``_generation_api`` can accept (most calls of a module are none of
+# these, and are dismissed before their names are resolved): the SDK's verbs (a response wrapper may come
+# last), a REST ``post``, the Agents SDK's runs and the model wrappers' classes.
+_GENERATION_ATTRS = (
+    frozenset({"create", "acreate", "parse", "stream", "post", "run", "run_sync", "run_streamed"})
+    | _RESPONSE_WRAPPERS
+    | _WRAPPER_CLASSES
+)
 # SDKs that copy the OpenAI call shape (``client.chat.completions.create``) but are not OpenAI.
 _FOREIGN_SDKS = frozenset(
     {
@@ -355,7 +363,7 @@ class ModuleFacts:
             if isinstance(bound, ast.Attribute):
                 return self._sdk_api(bound, scope)
             return None
-        if not isinstance(func, ast.Attribute):
+        if not isinstance(func, ast.Attribute) or func.attr not in _GENERATION_ATTRS:
             return None
         qualified = self.qualified(func) or ""
         if qualified.startswith("agents.Runner.") and func.attr in ("run", "run_sync", "run_streamed"):
@@ -617,6 +625,14 @@ class ModuleFacts:
         return False
 
 
+# Node types the collector has nothing to do with, and fields that never hold nodes.
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del})
+_VALUE_FIELDS = frozenset(
+    {"ctx", "id", "attr", "arg", "kind", "type_comment", "level", "conversion", "simple"}
+)
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
 class _Collector(ast.NodeVisitor):
     """One walk over the tree that fills a ``ModuleFacts``."""
 
@@ -626,26 +642,38 @@ class _Collector(ast.NodeVisitor):
         self.classes: list[ast.ClassDef | None] = [None]
         self.loop_depth = 0
         self.try_depth = 0
-        self._dispatch: dict[type[ast.AST], Callable[[Any], None]] = {}
 
     # NodeVisitor looks the handler up by name for every node and visits every ``Load`` context node;
-    # the SDK's own sources (large, heavily annotated) made that the cost of the whole analysis.
+    # the SDK's own sources (large, heavily annotated) made that the cost of the whole analysis. The
+    # handlers are kept per class, unbound: bound methods kept on the instance would make each collector
+    # (and the tree its facts hold) a reference cycle, freed only by the cyclic collector.
+    _dispatch: ClassVar[dict[type[ast.AST], Callable[[_Collector, Any], None]]] = {}
+
     def visit(self, node: ast.AST) -> None:
         handler = self._dispatch.get(type(node))
         if handler is None:
-            found: Callable[[Any], None] = getattr(self, "visit_" + type(node).__name__, self.generic_visit)
+            cls = type(self)
+            found: Callable[[_Collector, Any], None] = getattr(
+                cls, "visit_" + type(node).__name__, cls.generic_visit
+            )
             handler = self._dispatch[type(node)] = found
-        handler(node)
+        handler(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
-        for name in node._fields:
+        # Names and constants (half the nodes of a module) need no visit; ``ctx`` and the plain-value
+        # fields (``id``, ``attr``…) hold no nodes. Both are settled per node type, once.
+        fields = _CHILD_FIELDS.get(type(node))
+        if fields is None:
+            fields = _CHILD_FIELDS[type(node)] = tuple(f for f in node._fields if f not in _VALUE_FIELDS)
+        visit = self.visit
+        for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context):
-                        self.visit(item)
-            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
-                self.visit(value)
+                    if type(item) not in _LEAVES and isinstance(item, ast.AST):
+                        visit(item)
+            elif type(value) not in _LEAVES and isinstance(value, ast.AST):
+                visit(value)
 
     def _bind(self, name: str, value: ast.expr, how: str) -> None:
         table = self.facts.bindings.setdefault(id(self.scopes[-1]), {})

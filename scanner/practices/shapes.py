@@ -234,15 +234,19 @@ _SDK = (b"openai",)
 
 
 def _dotted_openai(data: bytes) -> bool:
-    """``openai.`` as a name of its own (``openai.OpenAI``), not inside another (``api.openai.com``)."""
+    """``openai.`` as a name of its own (``openai.OpenAI``), not inside another (``api.openai.com``), not
+    after ``//`` (a URL; floor division by the module is nothing the checks read) and not ``openai.com``
+    (no check reads that attribute; the SDK's docstrings link the site hundreds of times)."""
     for match in _DOTTED.finditer(data):
         start = match.start()
-        if start == 0 or not (data[start - 1 : start].isalnum() or data[start - 1] in b"_."):
+        if start == 0 or not (
+            data[start - 1 : start].isalnum() or data[start - 1] in b"_." or data[start - 2 : start] == b"//"
+        ):
             return True
     return False
 
 
-_DOTTED = re.compile(rb"openai[\s\\]*\.")
+_DOTTED = re.compile(rb"openai[\s\\]*\.(?![\s\\]*com\b)")
 # Every regular expression starts with a literal word, so that ``re`` skips to it instead of trying
 # every position.
 PY_OPENAI = Needs.all_of(
@@ -254,18 +258,46 @@ PY_OPENAI = Needs.all_of(
 )
 # A LangChain/LlamaIndex OpenAI model wrapper (``ChatOpenAI``, ``AzureOpenAI``…) imported from its package.
 PY_WRAPPER = Needs.all_of(words("OpenAI"), words("langchain", "llama_index"))
-# A client construction (``OpenAI``, ``AsyncOpenAI``, ``AzureOpenAI``…; an alias is imported under the
-# class's own name first).
-PY_CLIENT = Needs.all_of(words("OpenAI")) & PY_OPENAI
+# A client construction (``pyfacts.ModuleFacts.is_client_class``): a client class (``OpenAI``,
+# ``AsyncOpenAI``, ``AzureOpenAI``…) called, or imported under another name (``OpenAI as Client``) that is
+# then called. Its own definition (``class OpenAI(``, the SDK's sources) constructs nothing.
+_CLIENT_USE = re.compile(rb"OpenAI(?:[\s\\]*\(|[\s\\]+as\b)")
+
+
+def _client_class_used(data: bytes) -> bool:
+    for match in _CLIENT_USE.finditer(data):
+        start = match.start()
+        while start and (data[start - 1 : start].isalnum() or data[start - 1] in b"_."):
+            start -= 1
+        if data[max(0, start - 6) : start] != b"class ":
+            return True
+    return False
+
+
+_CLIENT_CLASS = Evidence("a client class called or imported under another name", _client_class_used)
+PY_CLIENT = Needs.all_of(words("OpenAI"), [_CLIENT_CLASS]) & PY_OPENAI
 # A generation request (``pyfacts.ModuleFacts.generation_calls``): an SDK call chain whose verb follows the
 # resource (``completions.create``, ``responses.with_raw_response.parse``, legacy ``Completion.acreate``,
 # also when bound to a name first), a REST ``.post`` to the generation endpoints, the Agents SDK, or a
 # model wrapper.
 _WRAPPED = rb"(?:(?:with_raw_response|with_streaming_response|beta)[\s\\]*\.[\s\\]*){0,2}"
-_CHAIN = rb"(?:completions|responses|Completion)[\s\\]*\.[\s\\]*" + _WRAPPED
+_CHAIN = rb"[\s\\]*\.[\s\\]*" + _WRAPPED  # after the resource's name
 _RESOURCES = (b"completions", b"responses", b"Completion")
+
+
+def _after(names: tuple[bytes, ...], rest: bytes) -> list[Shape]:
+    """``name`` + ``rest`` for each name, one pattern each: a pattern starting with a literal is searched
+    for at the speed of a substring search; an alternation would be tried at every byte."""
+    return [Pattern(re.escape(name) + rest, (name,)) for name in names]
+
+
+# The chain is called, or bound to a name (``create = client.chat.completions.create``) that is called:
+# never followed by ``,``, ``]``, ``}``, ``=``, ``:`` or an attribute other than a response wrapper (an
+# argument or element, as in the SDK's own ``to_raw_response_wrapper(completions.create,)``; an
+# assignment target; an annotation).
+_USED = rb"\b(?![\s\\]*(?:[,\]}=:]|\.(?![\s\\]*(?:with_raw_response|with_streaming_response|beta)\b)))"
 PY_GENERATION = (
-    Needs.all_of([Pattern(_CHAIN + rb"a?(?:create|parse|stream)\b", _RESOURCES)])
+    Needs.all_of(_after(_RESOURCES, _CHAIN + rb"a?(?:create|parse|stream)" + _USED))
     | Needs.all_of(words("completions", "responses"), [Pattern(rb"\.[\s\\]*post\b", (b"post",))])
     | Needs.all_of(words("agents"))
     | PY_WRAPPER
@@ -277,14 +309,25 @@ PY_SERVICE = Needs.all_of(
         "tornado", "falcon", "bottle", "ninja", "chainlit", "streamlit", "gradio",
     )
 )  # fmt: skip
-# ``os.environ[...] = …``, ``os.environ.setdefault``, ``os.putenv``: options handed over the environment.
-PY_ENVIRON = Needs.all_of(words("environ", "putenv"))
+# ``os.environ[...] = …``, ``os.environ.setdefault``, ``os.putenv``: options handed over the environment
+# (``client_checks._environ_assignments``; ``os.environ.get`` reads).
+PY_ENVIRON = Needs.all_of(
+    [
+        Pattern(rb"environ(?:[\s\\]*\[|[\s\\]*\.[\s\\]*setdefault\b|[\s\\]+as\b)", (b"environ",)),
+        Word(b"putenv"),
+    ]
+)
 
 
 def _option(*names: str) -> Needs:
-    """A client option written in code: a keyword of a construction or ``with_options``, or an attribute
-    of the legacy module client."""
-    return Needs.all_of(words(*names)) & PY_OPENAI
+    """A client option written in code (``client_checks._option_values``, ``module_client_assignments``):
+    a keyword of a client construction or of ``with_options``, or an attribute of the legacy module
+    client assigned (``openai.<name> = …``)."""
+    assigned = rb"\.[\s\\]*(?:" + b"|".join(n.encode() for n in names) + rb")[\s\\]*(?::|=(?!=))"
+    where = Needs.all_of(
+        [_CLIENT_CLASS, Word(b"with_options"), Pattern(assigned, tuple(n.encode() for n in names))]
+    )
+    return Needs.all_of(words(*names)) & PY_OPENAI & where
 
 
 def _could_be_key(data: bytes) -> bool:
@@ -320,6 +363,7 @@ def _plain_http_to_a_remote_host(data: bytes) -> bool:
     return False
 
 
+_MODERATION = (b"moderations", b"Moderation")
 KEY_LITERAL = Evidence("a literal that could be a key", _could_be_key)
 REMOTE_HTTP = Evidence("a plain-HTTP URL to another host", _plain_http_to_a_remote_host)
 
@@ -338,12 +382,15 @@ PYTHON_NEEDS: dict[str, Needs] = {
     "PG308": PY_GENERATION & PY_SERVICE,
     "PG309": PY_GENERATION & PY_SERVICE,
     "PG311": PY_GENERATION & PY_SERVICE,
-    "PG312": Needs.all_of(words("moderations", "Moderation"), words("create")),
+    # ``moderations.create(...)`` or the legacy ``openai.Moderation.create(...)`` called.
+    "PG312": Needs.all_of(_after(_MODERATION, rb"[\s\\]*\.[\s\\]*create[\s\\]*\(")),
     "PG313": PY_GENERATION & PY_SERVICE,
-    "PG314": PY_CLIENT | PY_WRAPPER,
+    # The check reports only in modules that serve requests (``is_service_module`` or a user-facing
+    # request, which needs a framework imported too).
+    "PG314": (PY_CLIENT | PY_WRAPPER) & PY_SERVICE,
     # ``parse(...)`` (an SDK chain or a wrapper's method) whose ``parsed``/``output_parsed`` is read.
     "PG315": Needs.all_of(words("parsed"))
-    & (Needs.all_of([Pattern(_CHAIN + rb"parse\b", _RESOURCES)]) | PY_WRAPPER),
+    & (Needs.all_of(_after(_RESOURCES, _CHAIN + rb"parse" + _USED)) | PY_WRAPPER),
 }
 
 # ---- JavaScript/TypeScript: the shapes of jsfacts and js_checks --------------------------------------------
