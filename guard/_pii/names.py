@@ -26,7 +26,7 @@ from importlib.resources import files
 import regex
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from prodguard.guard._pii.nlp import Lexicon
+from prodguard.guard._pii.lexicon import Lexicon
 from prodguard.guard._pii.types import PiiSpan, PiiUnavailable
 
 _TOKEN = regex.compile(r"\p{L}[\p{L}'’-]*\.?|\d+")
