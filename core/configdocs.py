@@ -58,15 +58,15 @@ def _default(f: Declared) -> str:
     return f"`{value}`"
 
 
-def _rows(record: type, rules: Mapping[str, Rule] | None = None, outer: frozenset[str] = frozenset()) -> Iterator[str]:
+def _rows(record: type, outer: frozenset[str] = frozenset()) -> Iterator[str]:
     declared = fields_of(record)
     for f in declared:
         if f.key in outer:
             continue  # the enclosing record's field of the same name is the one read
         if f.rule.inline is not None:
-            yield from _rows(f.rule.inline, f.rule.inline_rules, frozenset(g.key for g in declared))
+            yield from _rows(f.rule.inline, frozenset(g.key for g in declared))
             continue
-        rule = (rules or {}).get(f.key, f.rule)
+        rule = f.rule
         if dataclasses.is_dataclass(f.annotation) or _record_items(f.annotation) is not None:
             continue  # documented as its own section
         yield f"| `{f.key}` | {_type_name(f.annotation, rule)} | {_default(f)} | {rule.doc} |"
@@ -93,6 +93,8 @@ def _sections(where: Where, header: str, record: type, doc: str) -> Iterator[str
         yield from rows
         yield ""
     for f in fields_of(record):
+        if f.rule.inline is not None:
+            continue  # its keys are rows of this table
         if dataclasses.is_dataclass(f.annotation):
             path = (*where, f.key)
             yield from _sections(path, f"[{config_path(path)}]", typing.cast(type, f.annotation), f.rule.doc)

@@ -57,10 +57,8 @@ class Rule:
     one_or_many: bool = False
     # Converts the raw value (raising ValueError with the message to show); the annotation is the result.
     parse: Callable[[object], object] | None = None
-    # A mapping field whose keys are this record's fields, written in the enclosing table itself;
-    # ``inline_rules`` documents and bounds them when the record's module declares no ``setting``s.
+    # A field holding this record, whose keys are written in the enclosing table itself.
     inline: type | None = None
-    inline_rules: Mapping[str, Rule] = field(default_factory=dict)
     # Not read from the configuration file (derived by the owner, or set in code only).
     internal: bool = False
 
@@ -208,8 +206,7 @@ def _record(config: ProjectConfig, where: Where, record: type, raw: object, *, s
             values[f.name] = _value(config, (*where, key), f.annotation, f.rule, value)
         elif key in inline_fields and inline is not None:
             f = inline_fields[key]
-            rule = inline.rule.inline_rules.get(key, f.rule)
-            inline_values[key] = _value(config, (*where, key), f.annotation, rule, value)
+            inline_values[f.name] = _value(config, (*where, key), f.annotation, f.rule, value)
         else:
             known = [*(f.key for f in declared if f is not inline), *inline_fields]
             raise config.error(_unknown(config, where, key, known), *where, key)
@@ -217,8 +214,7 @@ def _record(config: ProjectConfig, where: Where, record: type, raw: object, *, s
         if f.required and f.name not in values:
             raise config.error(f"[{_shown(where)}] needs {f.key!r}", *where)
     if inline is not None and inline.rule.inline is not None:
-        _construct(config, where, inline.rule.inline, inline_values)  # its own checks, with file and line
-        values[inline.name] = inline_values
+        values[inline.name] = _construct(config, where, inline.rule.inline, inline_values)  # its own checks
     return _construct(config, where, record, values)
 
 

@@ -109,7 +109,7 @@ def _tables() -> list[tuple[str, type, dict[str, Rule]]]:
         for f in fields_of(record):
             path = f"{header}.{f.key}" if header else f.key
             if f.rule.inline is not None:
-                found.append((f"[{path[: -len(f.key) - 1]}]", f.rule.inline, dict(f.rule.inline_rules)))
+                found.append((f"[{path[: -len(f.key) - 1]}]", f.rule.inline, {}))
             elif dataclasses.is_dataclass(f.annotation):
                 walk(path, f.annotation)  # type: ignore[arg-type]
             else:
@@ -255,7 +255,8 @@ input = 0
     path.write_text(text, "utf-8")
     policy = Policy.load(path)
     assert policy.environment == "staging" and policy.budgets[0].scope == "tag:team"
-    assert policy.pii.options == {"entities": ("PERSON",), "score_threshold": 0.0, "cache_size": 0}
+    options = policy.pii.options
+    assert (options.entities, options.score_threshold, options.cache_size) == (("PERSON",), 0.0, 0)
     assert policy.moderation.thresholds == {"violence": 0.25} and policy.backoff.max_retries == 0
     assert policy.accounting.prices["m"].input == 0.0 and policy.rules.disable == ("PG106",)
     assert Policy.from_mapping({"pii": {"fail": "open"}}).pii.fail == "open"

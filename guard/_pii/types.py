@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from prodguard.errors import ConfigError, ProdguardError
+from prodguard.schema import setting
 
 # What the guard redacts unless told otherwise (docs/guard.md, "Which personal data is redacted").
 #
@@ -114,15 +115,20 @@ class PiiSettings:
     national formats count as phone numbers; international formats are always recognized.
     """
 
-    enabled: bool = True
-    entities: tuple[str, ...] = DEFAULT_ENTITIES
-    score_threshold: float = 0.5
-    allow_list: tuple[str, ...] = ()
-    ner: bool = True
-    model: str = DEFAULT_MODEL
-    phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
-    language: str = "en"
-    cache_size: int = 2048
+    # Read from [guard.pii] itself, next to PiiPolicy's own keys (``enabled`` is PiiPolicy's there).
+    enabled: bool = setting(True, doc="Run the analyzer.")
+    entities: tuple[str, ...] = setting(
+        DEFAULT_ENTITIES, doc='Entity types redacted (see "Which personal data is redacted" in docs/guard.md).'
+    )
+    score_threshold: float = setting(0.5, doc="Weaker detections are dropped.", min=0, max=1)
+    allow_list: tuple[str, ...] = setting((), doc="Values never redacted (exact match).")
+    ner: bool = setting(True, doc="Use the spaCy model (PERSON, LOCATION, ...); `false` keeps pattern recognizers only.")
+    model: str = setting(DEFAULT_MODEL, doc="Installed spaCy package (never downloaded).")
+    phone_regions: tuple[str, ...] = setting(
+        DEFAULT_PHONE_REGIONS, doc="Regions whose national phone formats count (international formats always do)."
+    )
+    language: str = setting("en", doc="Only `en` is supported.")
+    cache_size: int = setting(2048, doc="Analysis results kept per process (0: none).", min=0)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.entities) - SUPPORTED_ENTITIES)

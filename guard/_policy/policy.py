@@ -32,7 +32,7 @@ from prodguard.guard._policy.limits import (
     resolve_backend,
 )
 from prodguard.rules.environments import EnvironmentPolicy, load_environments
-from prodguard.schema import Rule, internal, read_section, setting
+from prodguard.schema import internal, read_section, setting
 
 Fail = Literal["open", "closed"]
 
@@ -62,28 +62,12 @@ class SecretsSettings:
     scan_output: bool = setting(True, doc="Scrub secrets from answers too.")
 
 
-# The analyzer's options (``PiiSettings`` in ``_pii.types``), written in [guard.pii] itself: their
-# docs and bounds (the types and defaults are PiiSettings' own fields).
-PII_OPTIONS: dict[str, Rule] = {
-    "entities": Rule(doc="Entity types redacted (see \"Which personal data is redacted\" in docs/guard.md)."),
-    "score_threshold": Rule(doc="Weaker detections are dropped.", min=0, max=1),
-    "allow_list": Rule(doc="Values never redacted (exact match)."),
-    "ner": Rule(doc="Use the spaCy model (PERSON, LOCATION, ...); `false` keeps pattern recognizers only."),
-    "model": Rule(doc="Installed spaCy package (never downloaded)."),
-    "phone_regions": Rule(doc="Regions whose national phone formats count (international formats always do)."),
-    "language": Rule(doc="Only `en` is supported."),
-    "cache_size": Rule(doc="Analysis results kept per process (0: none).", min=0),
-}
-
-
 @dataclass(frozen=True)
 class PiiPolicy:
     enabled: bool = setting(True, doc="Pseudonymize personal data before it leaves the process; restore it in the answer.")
     fail: Fail = setting("closed", doc="Analyzer unavailable: refuse (`closed`) or send unscrubbed (`open`).")
-    # Passed to prodguard.guard._pii.PiiSettings (entities, score_threshold, allow_list, ner, phone_regions, ...).
-    options: Mapping[str, Any] = setting(
-        factory=dict, doc="Analyzer options.", inline=PiiSettings, inline_rules=PII_OPTIONS
-    )
+    # The analyzer's settings, written in [guard.pii] itself (entities, score_threshold, ner, ...).
+    options: PiiSettings = setting(factory=PiiSettings, doc="Analyzer options.", inline=PiiSettings)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 from prodguard.errors import ConfigError
 from prodguard.guard._body import map_texts
@@ -27,15 +25,6 @@ from prodguard.guard._steps.base import StepBase, TextFilter
 log = logging.getLogger("prodguard.guard")
 
 CONVERSATION: contextvars.ContextVar[PiiVault | None] = contextvars.ContextVar("prodguard_conversation", default=None)
-
-
-def pii_settings(options: Mapping[str, Any]) -> PiiSettings:
-    """The analyzer settings ``[guard.pii]`` describes; ``ConfigError`` for unknown keys or entities."""
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
-    try:
-        return PiiSettings(**values)
-    except TypeError as exc:
-        raise ConfigError(f"invalid [guard.pii] option: {exc}") from None
 
 
 @lru_cache(maxsize=4)
@@ -53,7 +42,7 @@ class PiiStep(StepBase):
 
     def __init__(self, policy: PiiPolicy) -> None:
         self.policy = policy
-        self.settings = pii_settings(policy.options)
+        self.settings = policy.options
         self._warned: set[str] = set()
 
     def analyzer(self) -> PiiAnalyzer | None:
