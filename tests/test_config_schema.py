@@ -88,6 +88,19 @@ def test_missing_optional_dependency_names_the_extra(tmp_path: Path, run_cli, mo
     assert "pip install 'prodguard[guard]'" in (result.stderr or result.output) and "Traceback" not in result.output
 
 
+def test_report_on_a_core_only_install_names_the_extra(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    # The report reads the guard's configuration; without the guard's HTTP client it says what to install.
+    loaded = ("prodguard.guard", "prodguard.scanner.readiness")
+    for name in [m for m in sys.modules if m.startswith(loaded)]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "httpx2", None)
+    result = run_cli("report", ".", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "pip install 'prodguard[guard]'" in (result.stderr or result.output) and "Traceback" not in result.output
+
+
 # --- the declarative schema, attacked field by field ----------------------------------------------------
 #
 # The tables below are generated from the schema itself, so a section or a field added later is attacked
