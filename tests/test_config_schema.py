@@ -5,6 +5,9 @@ and each error names the file and the line."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -88,17 +91,36 @@ def test_missing_optional_dependency_names_the_extra(tmp_path: Path, run_cli, mo
     assert "pip install 'prodguard[guard]'" in (result.stderr or result.output) and "Traceback" not in result.output
 
 
-def test_report_on_a_core_only_install_names_the_extra(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import sys
+# A scanner-only install (the pre-commit hook's environment): the guard's runtime dependencies are absent.
+CORE_ONLY = (
+    "import sys\n"
+    "for name in ('httpx2', 'openai', 'cryptography', 'presidio_analyzer', 'spacy', 'redis'):\n"
+    "    sys.modules[name] = None  # importing any of them raises ModuleNotFoundError\n"
+    "sys.argv = ['prodguard', *sys.argv[1:]]\n"
+    "from prodguard.cli import main\n"
+    "main()\n"
+)
 
-    # The report reads the guard's configuration; without the guard's HTTP client it says what to install.
-    loaded = ("prodguard.guard", "prodguard.scanner.readiness")
-    for name in [m for m in sys.modules if m.startswith(loaded)]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "httpx2", None)
-    result = run_cli("report", ".", cwd=tmp_path)
-    assert result.exit_code == 2
-    assert "pip install 'prodguard[guard]'" in (result.stderr or result.output) and "Traceback" not in result.output
+
+def _core_only(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", CORE_ONLY, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_a_scanner_only_install_reads_a_guard_section_and_writes_the_report(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.prodguard.guard.pii]\nner = false\n[tool.prodguard.guard.moderation]\nenabled = false\n')
+    (tmp_path / "app.py").write_text('client = OpenAI(api_key="placeholder")\n')
+    scan = _core_only("scan", ".", cwd=tmp_path)
+    assert scan.returncode in (0, 1) and "Traceback" not in scan.stderr, scan.stderr
+    report = _core_only("report", ".", "--format", "json", cwd=tmp_path)
+    assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
+    assert json.loads(report.stdout)["practices"]
+    # A mistake in the guard section is still an error with file and line, without the guard installed.
+    write(tmp_path, "[tool.prodguard.guard.pii]\nnerr = false\n")
+    broken = _core_only("scan", ".", cwd=tmp_path)
+    assert broken.returncode == 2 and "pyproject.toml:2" in broken.stderr, broken.stderr
+    # What needs the runtime says which extra to install.
+    logs = _core_only("logs", "verify", "--dir", str(tmp_path), cwd=tmp_path)
+    assert logs.returncode == 2 and "pip install 'prodguard[guard]'" in logs.stderr and "Traceback" not in logs.stderr
 
 
 # --- the declarative schema, attacked field by field ----------------------------------------------------
