@@ -57,6 +57,8 @@ def test_installed_hook_blocks_a_key_and_allows_a_clean_commit(
         f"repos:\n  - repo: {hook_path.as_uri()}\n    rev: {rev}\n    hooks:\n      - id: prodguard\n",
     )
     app.write("README.md", "# app\n")
+    # The hook's environment has prodguard without the guard extra; the project configures the guard too.
+    app.write("pyproject.toml", "[tool.prodguard.guard.pii]\nner = false\n")
     app.commit("config")
     installed = run([str(PRE_COMMIT), "install"], app.path, pre_commit_home)
     assert installed.returncode == 0, installed.stderr
