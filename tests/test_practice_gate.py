@@ -97,15 +97,21 @@ def test_every_fixture_gives_the_same_findings_through_the_gate(path: Path) -> N
         assert _seen(analyze(blob, AST, tests, gate=gate).findings) == reference, name
 
 
-def test_a_file_without_the_shapes_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed: list[str] = []
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The file names the practice analysis hands to ``ast.parse`` during the test."""
+    names: list[str] = []
     real_parse = ast.parse
 
     def counting_parse(source: str, filename: str = "<unknown>", *args: object, **kwargs: object) -> object:
-        parsed.append(filename)
+        names.append(filename)
         return real_parse(source, filename)
 
     monkeypatch.setattr("prodguard.scanner.practices.ast.parse", counting_parse)
+    return names
+
+
+def test_a_file_without_the_shapes_is_not_parsed(parsed: list[str]) -> None:
     # Imports the SDK (the global prefilter passes) but builds no client and makes no request.
     plain = Blob("app/models.py", b"import openai as oa\n\n\ndef version():\n    return oa.__version__\n")
     assert analyze(plain, AST).findings == [] and parsed == []
@@ -231,14 +237,6 @@ class CompletionsWithRawResponse:
 '''
 
 
-def test_the_sdks_own_sources_are_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed: list[str] = []
-    real_parse = ast.parse
-
-    def counting_parse(source: str, filename: str = "<unknown>", *args: object, **kwargs: object) -> object:
-        parsed.append(filename)
-        return real_parse(source, filename)
-
-    monkeypatch.setattr("prodguard.scanner.practices.ast.parse", counting_parse)
+def test_the_sdks_own_sources_are_not_parsed(parsed: list[str]) -> None:
     assert analyze(Blob("src/openai/resources/completions.py", SDK_SOURCE), AST).findings == []
     assert parsed == []
