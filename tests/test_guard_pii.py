@@ -12,6 +12,7 @@ from openai import AsyncOpenAI, OpenAI
 from prodguard.errors import ConfigError
 from prodguard.guard import GuardUnavailable, Policy, conversation, protect
 from prodguard.guard.testing import FakeOpenAI, ToolCallReply
+from tests.guard_roundtrip import assert_responses_round_trip
 
 NAME = "Maria Gonzalez"
 EMAIL = "maria.gonzalez@example.org"
@@ -66,13 +67,7 @@ def test_tool_call_arguments_are_restored(server: FakeOpenAI, policy: Policy) ->
 
 def test_responses_output_items_are_restored(server: FakeOpenAI, policy: Policy) -> None:
     client = protect(OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0), policy)
-    response = client.responses.create(model="m", input=PROMPT, max_output_tokens=99)
-    assert response.output_text == PROMPT
-    events = list(client.responses.create(model="m", input=PROMPT, stream=True))
-    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-    assert deltas == PROMPT
-    completed = next(e for e in events if e.type == "response.completed")
-    assert completed.response.output_text == PROMPT
+    assert_responses_round_trip(client, PROMPT, max_output_tokens=99)
     assert_clean_upstream(server)
 
 

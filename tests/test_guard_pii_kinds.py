@@ -13,6 +13,7 @@ from openai import OpenAI
 
 from prodguard.guard import Policy, conversation, protect
 from prodguard.guard.testing import FakeOpenAI, ToolCallReply
+from tests.guard_roundtrip import assert_responses_round_trip
 
 VALUES = {
     "PERSON": "Sigrún Pálsdóttir",
@@ -126,14 +127,7 @@ def test_tool_call_arguments_restore_every_kind(server: FakeOpenAI, client_and_p
 
 
 def test_responses_items_restore_every_kind(server: FakeOpenAI, client_and_policy: Policy) -> None:
-    client = guarded(server, client_and_policy)
-    response = client.responses.create(model="m", input=PROMPT)
-    assert response.output_text == PROMPT
-    events = list(client.responses.create(model="m", input=PROMPT, stream=True))
-    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-    assert deltas == PROMPT
-    completed = next(e for e in events if e.type == "response.completed")
-    assert completed.response.output_text == PROMPT
+    assert_responses_round_trip(guarded(server, client_and_policy), PROMPT)
     assert_clean_upstream(server)
 
 
