@@ -284,14 +284,10 @@ def report(path: str, fmt: str, output: str | None, config: str | None, fail_on:
     Exit codes: 0 report written (1 with --fail-on and a matching
     practice), 2 usage or configuration error, 3 internal error.
     """
-    # Imported inside _exit: the report reads the guard's configuration, so a core-only install gets the
-    # missing-extra message (exit 2), not a traceback.
-    def run() -> int:
-        from prodguard.scanner.readiness.command import ReadinessOptions, report
+    from prodguard.scanner.readiness.command import ReadinessOptions
+    from prodguard.scanner.readiness.command import report as run
 
-        return report(ReadinessOptions(path=path, format=fmt, output=output, config=config, fail_on=fail_on))
-
-    _exit(run)
+    _exit(lambda: run(ReadinessOptions(path=path, format=fmt, output=output, config=config, fail_on=fail_on)))
 
 
 @cli.command()
