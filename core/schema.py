@@ -208,7 +208,7 @@ def _record(config: ProjectConfig, where: Where, record: type, raw: object, *, s
             f = inline_fields[key]
             inline_values[f.name] = _value(config, (*where, key), f.annotation, f.rule, value)
         else:
-            known = list(dict.fromkeys([*(f.key for f in declared if f is not inline), *inline_fields]))
+            known = [*(f.key for f in declared if f is not inline), *inline_fields]
             raise config.error(_unknown(config, where, key, known), *where, key)
     for f in declared:
         if f.required and f.name not in values:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from prodguard.errors import ConfigError, ProdguardError
-from prodguard.schema import setting
+from prodguard.schema import internal, setting
 
 # What the guard redacts unless told otherwise (docs/guard.md, "Which personal data is redacted").
 #
@@ -115,8 +115,9 @@ class PiiSettings:
     national formats count as phone numbers; international formats are always recognized.
     """
 
-    # Read from [guard.pii] itself, next to PiiPolicy's own keys (``enabled`` is PiiPolicy's there).
-    enabled: bool = setting(True, doc="Run the analyzer.")
+    # Read from [guard.pii] itself, next to PiiPolicy's own keys. ``enabled`` is not one of them: the key
+    # of that name is PiiPolicy's (whether the step runs); this one is for analyzers built in code.
+    enabled: bool = internal(True)
     entities: tuple[str, ...] = setting(
         DEFAULT_ENTITIES, doc='Entity types redacted (see "Which personal data is redacted" in docs/guard.md).'
     )
